@@ -1,0 +1,1 @@
+"""Evaluation: French-aware ROUGE, translation metrics, faithfulness, reports (to come)."""

@@ -1,0 +1,1 @@
+"""Model loading, presets, the generation engine and extractive summarizers (to come)."""

@@ -1,0 +1,105 @@
+"""Step 1: repair the characters (mojibake, NFC, controls, whitespace), keep French typography."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+from ..record import ERROR, SKIPPED, Record
+from ..step import Step
+
+# ftfy is thorough but costs about a millisecond per article. Text garbled by a wrong
+# decoding shows a UTF-8 lead byte read as Latin-1 or Windows-1252 (Â, Ã, â, ...)
+# followed by a character that stands for a continuation byte; HTML entities, escapes
+# and full-width or ligature forms are the other things ftfy repairs. Only lines that
+# show one of these go through ftfy.
+_CONTINUATION = (
+    "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039"
+    "\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a"
+    "\u0153\u017e\u0178"
+)
+_NEEDS_FTFY = re.compile(
+    f"[\u00c2-\u00df\u00e2\u00e3\u00ef][{_CONTINUATION}]"
+    "|&#?\\w+;|\x1b|[\ud800-\udfff\uff01-\uff5e\ufb00-\ufb06]"
+)
+# Curly quotes and apostrophes are correct French typography: keep them.
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, normalization="NFC", explain=False)
+
+# Non-breaking spaces (U+00A0, U+202F) are French typography (« », before ? ! : ;) and
+# stay; every other space-like character becomes a plain space.
+_SPACES = re.compile("[\t\u000b\u000c\u0085\u1680\u2000-\u200a\u205f\u3000 ]+")
+# Control and format characters (zero-width marks, BOM, soft hyphens, bidi marks); tabs
+# and newlines are whitespace and handled below.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]+"
+)
+_REPLACEMENT = "\ufffd"
+
+
+def fix_text(text: str) -> str:
+    """Repair mojibake, normalise to NFC, drop invisible characters, tidy whitespace.
+
+    Paragraphs come out one a line with no blank lines; leading and trailing spaces of a
+    line go; non-breaking spaces stay where they are.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    if _NEEDS_FTFY.search(text):
+        text = "\n".join(
+            ftfy.fix_text(line, _FTFY) if _NEEDS_FTFY.search(line) else line
+            for line in text.split("\n")
+        )
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    lines = (_SPACES.sub(" ", line).strip(" ") for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def looks_binary(text: str) -> bool:
+    """True for data that is not text: NUL bytes, or many control or replacement characters."""
+    if "\x00" in text:
+        return True
+    sample = text[:4000]
+    bad = sum(1 for ch in sample if ch == _REPLACEMENT or (ch < " " and ch not in "\n\t\r"))
+    return bad > max(8, len(sample) // 20)
+
+
+class CheckText(Step):
+    """Refuse what cannot be an article before any work is spent on it."""
+
+    name = "check"
+
+    def __init__(self, max_chars: int) -> None:
+        super().__init__()
+        self.max_chars = max_chars
+
+    def process(self, record: Record) -> None:
+        text = record.text
+        if text is None:
+            record.mark(ERROR, "no text")
+        elif not isinstance(text, str):
+            record.mark(ERROR, f"text is {type(text).__name__}, not a string")
+        elif not text.strip():
+            record.mark(SKIPPED, "empty text")
+        elif len(text) > self.max_chars:
+            record.mark(
+                SKIPPED,
+                f"text too long: {len(text):,} characters, limit {self.max_chars:,} "
+                "(raise it with --max-chars)",
+            )
+        elif looks_binary(text):
+            record.mark(ERROR, "binary data, not text")
+
+
+class NormalizeText(Step):
+    """ftfy, NFC, invisible characters out, whitespace normalised: on text and metadata."""
+
+    name = "normalize"
+
+    def process(self, record: Record) -> None:
+        record.text = fix_text(record.text)
+        for name in ("title", "author"):
+            value = getattr(record, name)
+            if isinstance(value, str):
+                setattr(record, name, fix_text(value).replace("\n", " ") or None)

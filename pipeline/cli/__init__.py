@@ -1,0 +1,14 @@
+"""The `newsum` command line: thin commands that build an options object and call the library."""
+
+from __future__ import annotations
+
+# Commands register themselves on `app` when their module is imported.
+from . import clean, later  # noqa: F401
+from .app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,70 @@
+"""`newsum clean`: read any inputs, clean them, write JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import Debug, Quiet, app, report, start
+
+Inputs = Annotated[
+    list[str],
+    typer.Argument(
+        help="Files (.txt .html .jsonl .json .csv .parquet, optionally .gz), directories, "
+        "'-' for JSONL on stdin, or hf:NAME[:CONFIG]:SPLIT.",
+        show_default=False,
+    ),
+]
+Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file, or '-'.")]
+TextField = Annotated[str, typer.Option(help="Input column holding the article text.")]
+IdField = Annotated[str, typer.Option(help="Input column holding the article id.")]
+TitleField = Annotated[str, typer.Option(help="Input column holding the title.")]
+
+
+@app.command()
+def clean(
+    inputs: Inputs,
+    output: Output,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="Extra boilerplate rules (TOML); may be repeated."),
+    ] = None,
+    keep_boilerplate: Annotated[
+        bool, typer.Option(help="Do not remove boilerplate (cleaning of characters still runs).")
+    ] = False,
+    keep_html: Annotated[bool, typer.Option(help="Keep the raw HTML in the `html` field.")] = False,
+    dedup: Annotated[bool, typer.Option(help="Flag near-duplicates (`duplicate_of`).")] = True,
+    dedup_threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Jaccard similarity for a near-duplicate.")
+    ] = 0.8,
+    max_chars: Annotated[
+        int, typer.Option(min=1, help="Longer texts are skipped with a reason.")
+    ] = 500_000,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    title_field: TitleField = "title",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Clean French articles: fix characters, remove boilerplate, extract title, byline
+    and date, detect the language, flag near-duplicates."""
+    start(quiet, debug)
+    from ..clean import CleanOptions
+    from ..clean import clean as clean_records
+    from ..progress import progress_enabled, track
+    from ..readers import ReadOptions, read_inputs
+    from ..writers import write_jsonl
+
+    read_options = ReadOptions(text_field, id_field, title_field, keep_html)
+    options = CleanOptions(
+        rules_files=tuple(rules or ()),
+        keep_boilerplate=keep_boilerplate,
+        max_chars=max_chars,
+        dedup=dedup,
+        dedup_threshold=dedup_threshold,
+    )
+    records = clean_records(read_inputs(inputs, read_options), options)
+    tally = write_jsonl(track(records, "cleaning", progress_enabled(quiet)), output)
+    report(tally.line())
