@@ -9,9 +9,13 @@ dataset) raises NewsumError, before any record is read.
 from __future__ import annotations
 
 import csv
+import datetime
 import gzip
 import json
+import logging
+import math
 import sys
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +50,12 @@ class Source:
     dataset: Any = None  # for hf: the loaded split, so an unreachable one fails up front
 
     def read(self, options: ReadOptions) -> Iterator[Record]:
-        return _READERS[self.kind](self, options)
+        try:
+            yield from _READERS[self.kind](self, options)
+        except (OSError, EOFError, zlib.error) as exc:
+            # The file went bad under us (truncated .gz, unreadable, removed): this input
+            # ends with one error record and the others are still read.
+            yield Record(id=self.name).mark(ERROR, f"{self.location}: cannot read: {exc}")
 
 
 def resolve(specs: Sequence[str]) -> list[Source]:
@@ -60,31 +69,38 @@ def resolve(specs: Sequence[str]) -> list[Source]:
         elif spec.startswith("hf:"):
             name, config, split = _parse_hf(spec[3:])
             dataset = load_hf_dataset(name, config, split)
-            sources.append(Source("hf", spec[3:], f"{name}-{split}", dataset))
+            # Ids from the dataset's own name, not the folder it was loaded from.
+            short = name.rstrip("/").rsplit("/", 1)[-1]
+            sources.append(Source("hf", spec[3:], f"{short}-{split}", dataset))
         else:
             sources.extend(_resolve_path(Path(spec)))
     return sources
 
 
 def read_inputs(specs: Sequence[str], options: ReadOptions = ReadOptions()) -> Iterator[Record]:
-    """All records of all inputs, in the order given (directories sorted, recursively)."""
+    """All records of all inputs, in the order given (directories sorted, recursively).
+
+    The inputs are checked now (a bad one raises NewsumError here, before the caller
+    opens its output); the records are read lazily, as the caller iterates.
+    """
     sources = resolve(specs)
-    for source in sources:
-        yield from source.read(options)
+    return (record for source in sources for record in source.read(options))
 
 
 def _format_of(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes.pop()
-    return suffixes[-1] if suffixes else ""
+    name = path.name.lower().removesuffix(".gz")
+    return Path(name).suffix
 
 
 def _stem(path: Path) -> str:
+    """The file name less its format suffix: "le.monde.2024-03-14.txt.gz" -> "le.monde.2024-03-14".
+
+    Only the format suffix goes, so files that differ after a dot keep distinct ids.
+    """
     name = path.name
-    for suffix in reversed(path.suffixes):
-        name = name.removesuffix(suffix)
-    return name or path.name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    return Path(name).stem or path.name
 
 
 def _resolve_path(path: Path) -> list[Source]:
@@ -138,13 +154,27 @@ def _read_txt(source: Source, options: ReadOptions) -> Iterator[Record]:
     from .clean.metadata import looks_like_title
 
     text = _decode(_read_bytes(source.location))
-    first, _, rest = text.lstrip("\ufeff\r\n ").partition("\n")
-    # A .txt file's first line is its title when it reads like one; many files start
-    # straight with the body (titles then show up repeated further down).
-    if rest.strip() and looks_like_title(first):
-        yield Record(id=source.name, title=first.strip(), text=rest)
+    lines = text.lstrip("\ufeff").split("\n")
+    # A .txt file's first line is its title when it reads like one, after any site
+    # furniture above it (breadcrumb, share or date lines, which the cleaner removes
+    # later). Many files start straight with the body; their titles show up repeated
+    # further down and the title step finds them.
+    first = next((i for i, line in enumerate(lines) if not _is_furniture(line)), None)
+    if first is not None and looks_like_title(lines[first]) and "".join(lines[first + 1 :]).strip():
+        title = lines.pop(first).strip()
+        yield Record(id=source.name, title=title, text="\n".join(lines))
     else:
         yield Record(id=source.name, text=text)
+
+
+def _is_furniture(line: str) -> bool:
+    from .clean.boilerplate import Rules, match_key
+    from .clean.metadata import parse_byline
+
+    key = match_key(line)
+    return (
+        not key or parse_byline(key) is not None or Rules.default().first_line_rule(key) is not None
+    )
 
 
 def _read_html(source: Source, options: ReadOptions) -> Iterator[Record]:
@@ -185,6 +215,20 @@ def extract_html(record: Record, keep_html: bool = False) -> Record:
 # ---- one article a row ---------------------------------------------------------------
 
 
+_METADATA = ("title", "author", "date", "url", "source")
+
+
+def _metadata_value(value: Any) -> str | None:
+    """Metadata as text: tables hold dates as timestamps and missing values as NaN."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
 def _from_row(row: Any, default_id: str, where: str, options: ReadOptions) -> Record:
     """A record from one JSON object or table row, with the column mapping applied."""
     if not isinstance(row, dict):
@@ -200,9 +244,13 @@ def _from_row(row: Any, default_id: str, where: str, options: ReadOptions) -> Re
         if column != name and column in data:
             data[name] = data.pop(column)
     record = Record.from_dict(data, default_id)
+    for name in _METADATA:
+        setattr(record, name, _metadata_value(getattr(record, name)))
     if record.text is None and isinstance(record.html, str) and record.html:
         return extract_html(record, options.keep_html)
-    if record.ok and record.text is None:
+    if record.ok and record.text is None and options.text_field in row:
+        record.mark(ERROR, f"{where}: {options.text_field!r} is null")
+    elif record.ok and record.text is None:
         columns = ", ".join(sorted(row)) or "none"
         record.mark(
             ERROR,
@@ -223,7 +271,8 @@ def _read_lines(stream: IO[bytes], source: Source, options: ReadOptions) -> Iter
         default_id = f"{source.name}-{lineno}"
         where = f"{source.location} line {lineno}"
         try:
-            row = json.loads(raw.decode("utf-8"))
+            # utf-8-sig: editors on Windows start a file with a BOM, which is not JSON.
+            row = json.loads(raw.decode("utf-8-sig"))
         except UnicodeDecodeError:
             yield Record(id=default_id).mark(ERROR, f"{where}: not valid UTF-8")
         except json.JSONDecodeError as exc:
@@ -270,8 +319,9 @@ def _read_parquet(source: Source, options: ReadOptions) -> Iterator[Record]:
 
     try:
         table = pq.ParquetFile(source.location)
-    except Exception as exc:
-        raise NewsumError(f"cannot read Parquet file {source.location}: {exc}") from None
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        yield Record(id=source.name).mark(ERROR, f"{source.location}: not a Parquet file: {exc}")
+        return
     i = 0
     for batch in table.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
@@ -300,11 +350,18 @@ def load_hf_dataset(name: str, config: str | None, split: str):
     except ImportError:  # pragma: no cover - datasets is a dependency
         raise NewsumError("reading hf: inputs needs the `datasets` package") from None
     datasets.disable_progress_bars()
+    if not logging.getLogger("newsum").isEnabledFor(logging.DEBUG):
+        # Retries and cache notices would print beside the output; the error says enough.
+        import huggingface_hub
+
+        datasets.utils.logging.set_verbosity_error()
+        huggingface_hub.utils.logging.set_verbosity_error()
     try:
         return datasets.load_dataset(name, config, split=split)
     except Exception as exc:
         raise NewsumError(
-            f"cannot load dataset {name!r} (config {config!r}, split {split!r}): "
+            f"cannot load dataset {name!r} ({f'config {config!r}, ' if config else ''}"
+            f"split {split!r}): "
             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. "
             "If the hub is unreachable, load it once on a connected machine so it is in the "
             "Hugging Face cache (and set HF_DATASETS_OFFLINE=1), or pass a local folder."

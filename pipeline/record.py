@@ -78,8 +78,14 @@ class Record:
             setattr(record, name, value)
         if not isinstance(record.removed, list):
             record.removed = []
+        # A status from the input is kept (a record an earlier stage refused stays refused),
+        # but the invariant holds: a reason exactly when the record is not ok.
         if record.status not in STATUSES:
             record.status = OK
+        if record.status == OK:
+            record.reason = None
+        elif not record.reason:
+            record.reason = f"marked {record.status} in the input"
         return record
 
 

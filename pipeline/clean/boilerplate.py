@@ -6,6 +6,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -24,7 +25,10 @@ _KEY_SPACES = re.compile(r"[ \u00a0\u202f]+")
 
 def match_key(line: str) -> str:
     """The form of a line that rule patterns are written against (see rules.toml)."""
-    return _KEY_SPACES.sub(" ", line.replace("\u2019", "'").replace("\u02bc", "'")).strip()
+    key = line.replace("\u2019", "'").replace("\u02bc", "'")
+    if "\u00a0" in key or "\u202f" in key or "  " in key:
+        key = _KEY_SPACES.sub(" ", key)
+    return key.strip()
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,27 @@ class Rules:
             rules = rules._merge(cls._parse(text, str(path)), _disabled(text, str(path)))
         return rules
 
+    @staticmethod
+    @cache
+    def default() -> Rules:
+        """The built-in rules, loaded once."""
+        return Rules.load()
+
     def first_line_rule(self, key: str) -> str | None:
-        return next((rule.name for rule in self.line if rule.matches(key)), None)
+        return _first_match(self.line, self._any_line, key)
 
     def section_rule(self, key: str) -> str | None:
-        return next((rule.name for rule in self.section if rule.matches(key)), None)
+        return _first_match(self.section, self._any_section, key)
+
+    # One alternation of all patterns rejects a body line in a single regex call; the
+    # rules are only tried one by one (for the name and max_chars) on the rare hit.
+    @cached_property
+    def _any_line(self) -> re.Pattern[str]:
+        return _alternation(self.line)
+
+    @cached_property
+    def _any_section(self) -> re.Pattern[str]:
+        return _alternation(self.section)
 
     def _merge(self, other: Rules, disabled: set[str]) -> Rules:
         keep = [r for r in self.line + self.section if r.name not in disabled]
@@ -82,6 +102,18 @@ class Rules:
             line=tuple(_rule(entry, "pattern", where) for entry in data.get("line", [])),
             section=tuple(_rule(entry, "marker", where) for entry in data.get("section", [])),
         )
+
+
+def _alternation(rules: tuple[Rule, ...]) -> re.Pattern[str]:
+    if not rules:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?:{r.pattern.pattern})" for r in rules), re.IGNORECASE)
+
+
+def _first_match(rules: tuple[Rule, ...], any_rule: re.Pattern[str], key: str) -> str | None:
+    if any_rule.fullmatch(key) is None:
+        return None
+    return next((rule.name for rule in rules if rule.matches(key)), None)
 
 
 def _rule(entry: dict, key: str, where: str) -> Rule:
@@ -110,20 +142,22 @@ class RemoveBoilerplate(Step):
     def __init__(self, rules: Rules) -> None:
         super().__init__()
         self.rules = rules
+        self.max_chars = max((r.max_chars for r in rules.line + rules.section), default=0)
 
     def process(self, record: Record) -> None:
         lines = record.text.split("\n")
-        keys = [match_key(line) for line in lines]
+        # Rules only look at short lines; most body paragraphs are skipped unread.
+        keys = [match_key(line) if len(line) <= self.max_chars else None for line in lines]
         # A marker on the first line would empty the article: it is no closing marker.
         for i in range(1, len(lines)):
-            rule = self.rules.section_rule(keys[i])
+            rule = keys[i] and self.rules.section_rule(keys[i])
             if rule:
                 record.remove(rule, "\n".join(lines[i:]))
                 lines, keys = lines[:i], keys[:i]
                 break
         kept = []
         for line, key in zip(lines, keys, strict=True):
-            rule = self.rules.first_line_rule(key)
+            rule = key and self.rules.first_line_rule(key)
             if rule:
                 record.remove(rule, line)
             else:

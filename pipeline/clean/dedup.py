@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import zlib
 
 import numpy as np
@@ -13,15 +12,28 @@ from ..step import Step
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3
-_WORD = re.compile(r"\w+")
 
 
-def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
-    """Word n-grams of the casefolded text (the whole text when it is shorter than n)."""
-    words = _WORD.findall(text.casefold())
-    if len(words) <= size:
-        return {" ".join(words).encode()}
-    return {" ".join(words[i : i + size]).encode() for i in range(len(words) - size + 1)}
+def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
+    """Distinct 32-bit hashes of the word n-grams of the casefolded text.
+
+    Each word is hashed once (crc32, deterministic across runs, unlike hash()) and an
+    n-gram's hash is a fixed odd-weighted sum of its words' hashes: the same set of
+    n-grams as joining the words, without building every n-gram string.
+    """
+    # Whitespace-separated tokens (punctuation attached): consistent between copies of an
+    # article, and three times cheaper than a \w+ regex.
+    words = text.casefold().split()
+    h = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
+    if len(h) <= size:
+        return np.unique(np.bitwise_xor.reduce(h, keepdims=True)) if len(h) else h
+    grams = np.zeros(len(h) - size + 1, np.uint64)
+    for i, weight in enumerate(_WEIGHTS[:size]):
+        grams = grams * np.uint64(weight) + h[i : len(h) - size + 1 + i]
+    return np.unique(grams & np.uint64(0xFFFFFFFF))
+
+
+_WEIGHTS = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1)
 
 
 class FlagNearDuplicates(Step):
@@ -44,18 +56,21 @@ class FlagNearDuplicates(Step):
         self._ids: list[str] = []
         self._signatures: list[np.ndarray] = []
 
-    def _minhash(self, text: str) -> MinHash:
+    def _minhash(self, hashes: np.ndarray) -> MinHash:
         m = MinHash(
             num_perm=NUM_PERM,
-            hashfunc=zlib.crc32,  # deterministic and fast; MinHash needs 32 bits
+            hashfunc=int,  # items are already 32-bit hashes
             permutations=self._permutations,
             scheme="affine32",
         )
-        m.update_batch(list(shingles(text)))
+        m.update_batch(hashes.tolist())
         return m
 
     def process(self, record: Record) -> None:
-        m = self._minhash(record.text)
+        hashes = shingle_hashes(record.text)
+        if not len(hashes):
+            return  # no words (only punctuation or symbols): nothing to compare
+        m = self._minhash(hashes)
         best = None
         for index in self._lsh.query(m):
             if best is not None and index > best:

@@ -69,9 +69,9 @@ _BYLINES = [
         r"(?:le\s+)?(?P<date>.{4,80}))?",
         re.IGNORECASE,
     ),
-    # "Publié le 14 mars 2024 à 10h05 (modifié le ...)" with no author
+    # "Publié le 14 mars 2024 à 10h05 (modifié le ...)", optionally "... par Jean Martin"
     re.compile(
-        r"(?:publié|mis en ligne)\s+le\s+(?P<date>\d.{3,60}?)"
+        r"(?:publié|mis en ligne)\s+le\s+(?P<date>\d.{3,60}?)(?:\s*,?\s+par\s+" + _NAME + ")?"
         r"(?:\s*[,.(-]?\s*(?:modifié|mis à jour)\s+le\s+.*)?\)?",
         re.IGNORECASE,
     ),
@@ -81,9 +81,9 @@ BYLINE_MAX_CHARS = 150
 
 def parse_byline(line: str) -> tuple[str | None, str | None] | None:
     """(author, date) when the whole line is a byline, else None; the date is ISO 8601."""
-    key = match_key(line)
-    if len(key) > BYLINE_MAX_CHARS:
+    if len(line) > BYLINE_MAX_CHARS:
         return None
+    key = match_key(line)
     for form in _BYLINES:
         m = form.fullmatch(key)
         if not m:
@@ -147,24 +147,22 @@ class ExtractTitle(Step):
 
     def process(self, record: Record) -> None:
         lines = record.text.split("\n")
-        keys = [_title_key(line) for line in lines]
-        repeated = {
-            key
-            for key, n in Counter(keys).items()
-            if n > 1 and looks_like_title(key) and len(key.split()) >= _TITLE_WORDS
-        }
+        keys = [_title_key(line) if looks_like_title(line) else None for line in lines]
+        counts = Counter(key for key in keys if key and len(key.split()) >= _TITLE_WORDS)
+        drop = {key for key, n in counts.items() if n > 1}
         if record.title:
-            repeated.add(_title_key(record.title))
-        else:
-            candidates = [line for line, key in zip(lines, keys, strict=True) if key in repeated]
-            if candidates:
-                record.title = candidates[0]
-                subtitles = list(dict.fromkeys(c for c in candidates if c != candidates[0]))
-                if subtitles:
-                    record.extra.setdefault("subtitle", "\n".join(subtitles))
+            drop.add(_title_key(record.title))
+        elif drop:
+            first_lines: dict[str, str] = {}  # in order of first appearance
+            for line, key in zip(lines, keys, strict=True):
+                if key in drop:
+                    first_lines.setdefault(key, line)
+            record.title, *subtitles = first_lines.values()
+            if subtitles:
+                record.extra.setdefault("subtitle", "\n".join(subtitles))
         kept = []
         for line, key in zip(lines, keys, strict=True):
-            if key in repeated:
+            if key in drop:
                 record.remove(self.name, line)
             else:
                 kept.append(line)

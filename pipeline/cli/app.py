@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -28,11 +28,19 @@ session = Session()
 class NewsumGroup(TyperGroup):
     """Turns errors into one clear paragraph on stderr and an exit code; no traceback."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
+        # One process may run several commands (tests, notebooks): start from the defaults.
+        session.quiet = session.debug = False
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            # Exits and usage errors, which typer reports itself. Typer bundles its own
+            # click, so these are not the classes of an installed `click` package.
             raise
+        except BrokenPipeError:
+            # The reader of `-o -` went away (`| head`): stop quietly, like other tools.
+            _silence_stdout()
+            raise typer.Exit(141) from None
         except NewsumError as exc:
             if session.debug:
                 raise
@@ -47,6 +55,17 @@ class NewsumGroup(TyperGroup):
                 "with --debug for the traceback and report it.",
                 1,
             )
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so flushing it at exit does not fail a second time."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream has no descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _fail(message: str, code: int) -> None:
@@ -70,14 +89,40 @@ Quiet = Annotated[
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")]
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a message comes (tests swap it per run)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+_handler = _StderrHandler()
+_handler.setFormatter(logging.Formatter("newsum: %(levelname)s: %(message)s"))
+# Takes third-party records, so that Python's last-resort handler does not print them.
+_null = logging.NullHandler()
+
+
 def start(quiet: bool, debug: bool) -> None:
     """Apply the shared flags; every command calls this first."""
     session.quiet, session.debug = quiet, debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="newsum: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    log = logging.getLogger("newsum")
+    log.setLevel(logging.DEBUG if debug else logging.WARNING)
+    log.propagate = False
+    if _handler not in log.handlers:
+        log.addHandler(_handler)
+    # Libraries warn about single documents ("discarding data: None" from trafilatura)
+    # that newsum already reports as records; stderr in a pipe holds only the tally, so
+    # their messages show only with --debug.
+    root = logging.getLogger()
+    for handler in (_handler, _null):
+        if handler in root.handlers:
+            root.removeHandler(handler)
+    root.addHandler(_handler if debug else _null)
 
 
 def report(line: str) -> None:

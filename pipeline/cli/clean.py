@@ -14,6 +14,7 @@ Inputs = Annotated[
     typer.Argument(
         help="Files (.txt .html .jsonl .json .csv .parquet, optionally .gz), directories, "
         "'-' for JSONL on stdin, or hf:NAME[:CONFIG]:SPLIT.",
+        metavar="INPUT",
         show_default=False,
     ),
 ]
@@ -48,8 +49,11 @@ def clean(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Clean French articles: fix characters, remove boilerplate, extract title, byline
-    and date, detect the language, flag near-duplicates."""
+    """Clean French articles: fix characters, remove boilerplate, flag duplicates.
+
+    Title, byline and date move out of the body into their fields; the language is
+    detected; every removed span is listed in `removed` with the rule that took it.
+    """
     start(quiet, debug)
     from ..clean import CleanOptions
     from ..clean import clean as clean_records
