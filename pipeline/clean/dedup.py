@@ -15,22 +15,22 @@ SHINGLE_WORDS = 3
 
 
 def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
-    """Distinct 32-bit hashes of the word n-grams of the casefolded text.
+    """32-bit hashes of the word n-grams of the casefolded text, in order, repeats kept.
 
     Each word is hashed once (crc32, deterministic across runs, unlike hash()) and an
-    n-gram's hash is a fixed odd-weighted sum of its words' hashes: the same set of
-    n-grams as joining the words, without building every n-gram string.
+    n-gram's hash is a fixed weighted sum of its words' hashes: the same information
+    as hashing the joined words, without building every n-gram string. Repeats are
+    harmless to MinHash (a minimum), and dropping them would cost a sort.
     """
     # Whitespace-separated tokens (punctuation attached): consistent between copies of an
     # article, and three times cheaper than a \w+ regex.
     words = text.casefold().split()
     h = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
     if len(h) <= size:
-        return np.unique(np.bitwise_xor.reduce(h, keepdims=True)) if len(h) else h
-    grams = np.zeros(len(h) - size + 1, np.uint64)
-    for i, weight in enumerate(_WEIGHTS[:size]):
-        grams = grams * np.uint64(weight) + h[i : len(h) - size + 1 + i]
-    return np.unique(grams & np.uint64(0xFFFFFFFF))
+        return np.bitwise_xor.reduce(h, keepdims=True) if len(h) else h
+    n = len(h) - size + 1
+    grams = sum(h[i : n + i] * np.uint64(w) for i, w in enumerate(_WEIGHTS[:size]))
+    return grams & np.uint64(0xFFFFFFFF)
 
 
 _WEIGHTS = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1)

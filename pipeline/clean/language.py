@@ -9,7 +9,7 @@ from ..step import Step
 
 # Language id is the costliest part of cleaning and a few hundred characters of body
 # text settle it: the score is already ~1.0 on two sentences of news prose.
-SAMPLE_CHARS = 300
+SAMPLE_CHARS = 256
 
 
 @cache

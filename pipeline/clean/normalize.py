@@ -11,19 +11,34 @@ from ..record import ERROR, SKIPPED, Record
 from ..step import Step
 
 # ftfy is thorough but costs about a millisecond per article. Text garbled by a wrong
-# decoding shows a UTF-8 lead byte read as Latin-1 or Windows-1252 (Â, Ã, â, ...)
-# followed by a character that stands for a continuation byte; HTML entities, escapes
-# and full-width or ligature forms are the other things ftfy repairs. Only lines that
-# show one of these go through ftfy.
+# decoding shows a UTF-8 lead byte read as Latin-1 or Windows-1252 followed by a
+# character that stands for a continuation byte: "Ã©" for "é". The leads checked are
+# those of Latin-1 and Latin Extended-A (all European Latin-script text: Â Ã Ä Å),
+# Cyrillic, Greek, Hebrew and Arabic, and of punctuation and symbols (â: ’ « € …);
+# not É Ç Ê Ô, which are French capitals and lead only rare scripts. HTML entities,
+# escapes, full-width and ligature forms are the other things ftfy repairs. Only lines
+# that show one of these go through ftfy, and only texts holding one of the lead
+# characters (a C-speed test) are searched.
+_LEADS = "ÂÃÄÅÐÑÎÏ×ØÙâãï"
 _CONTINUATION = (
     "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039"
     "\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a"
     "\u0153\u017e\u0178"
 )
 _NEEDS_FTFY = re.compile(
-    f"[\u00c2-\u00df\u00e2\u00e3\u00ef][{_CONTINUATION}]"
-    "|&#?\\w+;|\x1b|[\ud800-\udfff\uff01-\uff5e\ufb00-\ufb06]"
+    f"[{_LEADS}][{_CONTINUATION}]|&#?\\w+;|\x1b|[\ud800-\udfff\uff01-\uff5e\ufb00-\ufb06]"
 )
+
+
+def _may_need_ftfy(text: str) -> bool:
+    return (
+        any(lead in text for lead in _LEADS)
+        or "&" in text
+        or "\x1b" in text
+        or max(text, default="") >= "\ud800"
+    )
+
+
 # Curly quotes and apostrophes are correct French typography: keep them.
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, normalization="NFC", explain=False)
 
@@ -51,7 +66,7 @@ def fix_text(text: str) -> str:
     line go; non-breaking spaces stay where they are.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
-    if _NEEDS_FTFY.search(text):
+    if _may_need_ftfy(text) and _NEEDS_FTFY.search(text):
         text = "\n".join(
             ftfy.fix_text(line, _FTFY) if _NEEDS_FTFY.search(line) else line
             for line in text.split("\n")
@@ -72,7 +87,7 @@ def looks_binary(text: str) -> bool:
     """True for data that is not text: NUL bytes, or many control or replacement characters."""
     if "\x00" in text:
         return True
-    sample = text[:4000]
+    sample = text[:1000]
     return len(_NOT_TEXT.findall(sample)) > max(8, len(sample) // 20)
 
 

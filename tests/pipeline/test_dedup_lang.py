@@ -31,9 +31,11 @@ def jaccard(a: str, b: str) -> float:
 
 def test_shingle_hashes_match_the_set_of_word_trigrams():
     text = "a b c a b c d"  # trigrams: abc bca cab abc bcd -> 4 distinct
-    assert len(shingle_hashes(text)) == 4
+    assert len(shingle_hashes(text)) == 5
+    assert len(set(shingle_hashes(text))) == 4
     assert len(shingle_hashes("Un Deux")) == 1
     assert set(shingle_hashes("A b C")) == set(shingle_hashes("a B c"))
+    assert set(shingle_hashes("a b c d")) != set(shingle_hashes("a c b d"))  # order counts
 
 
 def test_near_duplicates_point_to_the_first_copy():

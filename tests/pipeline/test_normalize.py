@@ -16,6 +16,9 @@ NBSP, NNBSP = "\u00a0", "\u202f"
         ("lâ€™annÃ©e derniÃ¨re", "l’année dernière"),
         ("Une Å“uvre Ã\u00a0 Paris", "Une œuvre à Paris"),
         ("Â« Bonjour Â»", "« Bonjour »"),
+        ("Lech WaÅ‚Ä™sa Ã  GdaÅ„sk", "Lech Wałęsa à Gdańsk"),
+        ("ÐŸÑƒÑ‚Ð¸Ð½ a parlÃ©", "Путин a parlé"),
+        ("le coÃ»t en â‚¬", "le coût en €"),
         # HTML entities and ligature / full-width forms
         ("Tom &amp; Jerry", "Tom & Jerry"),
         ("une ﬁn", "une fin"),

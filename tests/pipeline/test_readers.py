@@ -21,6 +21,7 @@ from pipeline.clean import clean
 from pipeline.errors import NewsumError
 from pipeline.readers import ReadOptions, read_inputs
 from pipeline.record import ERROR, OK, Record
+from pipeline.step import BATCH_SIZE
 from pipeline.writers import dumps, write_jsonl
 
 BODY = (
@@ -395,7 +396,7 @@ def test_readers_and_cleaning_are_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
     first = list(islice(records, 10))
 
     assert [r.id for r in first] == [f"s{i}" for i in range(10)]
-    assert stdin.taken == 10
+    assert stdin.taken == BATCH_SIZE  # one batch read, not 100,000 lines
 
 
 def test_a_big_jsonl_file_is_read_line_by_line(

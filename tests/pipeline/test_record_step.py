@@ -85,10 +85,11 @@ def test_chain_is_lazy():
             seen.append(i)
             yield Record(str(i), text="x")
 
-    stream = chain(source(), [Upper(), Upper()])
+    stream = chain(source(), [Upper(), Upper()], batch_size=8)
     first = next(stream)
     assert first.text == "X"
-    assert seen == [0]  # one record in flight, not the whole input
+    assert seen == list(range(8))  # one batch in flight, not the whole input
+    assert [r.id for r in stream] == [str(i) for i in range(1, 1000)]
 
 
 @pytest.mark.parametrize(
