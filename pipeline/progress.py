@@ -19,20 +19,19 @@ def track(items: Iterable[T], description: str, enabled: bool) -> Iterator[T]:
         yield from items
         return
     from rich.console import Console
-    from rich.progress import (
-        Progress,
-        SpinnerColumn,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
-    # Streams have no known length: a count, a rate (articles/s) and the elapsed time.
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="magenta")
+
+    # Streams have no known length: a count, a rate and the elapsed time.
     columns = (
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         TextColumn("{task.completed:,} articles"),
-        TaskProgressColumn(show_speed=True),
+        Rate(),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:

@@ -33,9 +33,14 @@ def clean(
         typer.Option("--rules", help="Extra boilerplate rules (TOML); may be repeated."),
     ] = None,
     keep_boilerplate: Annotated[
-        bool, typer.Option(help="Do not remove boilerplate (cleaning of characters still runs).")
+        bool,
+        typer.Option(
+            "--keep-boilerplate", help="Do not remove boilerplate (characters are still repaired)."
+        ),
     ] = False,
-    keep_html: Annotated[bool, typer.Option(help="Keep the raw HTML in the `html` field.")] = False,
+    keep_html: Annotated[
+        bool, typer.Option("--keep-html", help="Keep the raw HTML in the `html` field.")
+    ] = False,
     dedup: Annotated[bool, typer.Option(help="Flag near-duplicates (`duplicate_of`).")] = True,
     dedup_threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Jaccard similarity for a near-duplicate.")
