@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from .errors import NewsumError
 from .record import ERROR, Record
 
@@ -270,6 +272,13 @@ def _read_lines(stream: IO[bytes], source: Source, options: ReadOptions) -> Iter
             continue
         default_id = f"{source.name}-{lineno}"
         where = f"{source.location} line {lineno}"
+        try:
+            row = orjson.loads(raw)  # ~3x faster than json; it refuses what json takes below
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            yield _from_row(row, default_id, where, options)
+            continue
         try:
             # utf-8-sig: editors on Windows start a file with a BOM, which is not JSON.
             row = json.loads(raw.decode("utf-8-sig"))

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .errors import NewsumError
 from .record import STATUSES, Record
 
@@ -52,6 +54,11 @@ def _finite(value: Any) -> Any:
 def dumps(record: Record) -> str:
     """One JSON line, valid for any record a reader can produce."""
     data = record.to_dict()
+    try:
+        # orjson writes NaN as null and dates as ISO 8601, as the fallback below does.
+        return orjson.dumps(data, default=_jsonable).decode()
+    except (orjson.JSONEncodeError, TypeError):  # lone surrogates, integers over 64 bits
+        pass
     try:
         line = json.dumps(data, ensure_ascii=False, allow_nan=False, default=_jsonable)
     except ValueError:

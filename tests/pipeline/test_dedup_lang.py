@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 import pytest
 
 from pipeline.clean.dedup import FlagNearDuplicates, shingle_hashes
@@ -109,3 +110,37 @@ def test_language_steps_flag_then_skip_other_languages():
     assert "'en'" in required[1].reason and "--languages" in required[1].reason
     allowed = list(RequireLanguage(("fr", "en"))(DetectLanguage()(two_articles())))
     assert all(r.ok for r in allowed)
+
+
+def test_batch_signatures_equal_datasketch_minhash():
+    from datasketch import MinHash
+
+    from pipeline.clean.dedup import NUM_PERM, minhash_signatures
+
+    permutations = MinHash(num_perm=NUM_PERM, seed=1).permutations
+    sets = [shingle_hashes(article(seed, n)) for seed, n in ((1, 120), (2, 5), (3, 400))]
+    ours = minhash_signatures(sets, permutations)
+    for row, hashes in zip(ours, sets, strict=True):
+        reference = MinHash(
+            num_perm=NUM_PERM, hashfunc=int, permutations=permutations, scheme="affine32"
+        )
+        reference.update_batch(hashes.tolist())
+        assert np.array_equal(row, reference.hashvalues)
+
+
+def test_batched_and_one_by_one_dedup_agree():
+    texts = [article(i % 9, 60) + (" fin" if i % 2 else "") for i in range(150)]
+
+    def records():
+        return [Record(str(i), text=t) for i, t in enumerate(texts)]
+
+    batched = [r.duplicate_of for r in FlagNearDuplicates(0.8)(records())]
+    step = FlagNearDuplicates(0.8)
+    single = [r.duplicate_of for one in records() for r in step([one])]
+    unprepared = FlagNearDuplicates(0.8)
+    for record in (manual := records()):
+        unprepared.process(record)  # no prepare(): the record-by-record path
+    assert batched == single == [r.duplicate_of for r in manual]
+    # 9 distinct texts; a copy with " fin" added is a near-duplicate of the first one
+    assert batched.count(None) == 9
+    assert batched[9] == "0" and batched[18] == "0" and batched[10] == "1"

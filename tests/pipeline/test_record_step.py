@@ -3,7 +3,7 @@
 import pytest
 
 from pipeline.record import Record
-from pipeline.step import Step, chain
+from pipeline.step import BATCH_SIZE, Step, chain
 
 
 def test_to_dict_omits_unset_fields_and_keeps_extra_input_fields():
@@ -85,10 +85,10 @@ def test_chain_is_lazy():
             seen.append(i)
             yield Record(str(i), text="x")
 
-    stream = chain(source(), [Upper(), Upper()], batch_size=8)
+    stream = chain(source(), [Upper(), Upper()])
     first = next(stream)
     assert first.text == "X"
-    assert seen == list(range(8))  # one batch in flight, not the whole input
+    assert seen == list(range(BATCH_SIZE))  # one batch in flight, not the whole input
     assert [r.id for r in stream] == [str(i) for i in range(1, 1000)]
 
 
