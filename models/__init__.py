@@ -1,1 +1,2 @@
-"""Model loading, presets, the generation engine and extractive summarizers (to come)."""
+"""Models: loading (hub id or local path), presets, the generation engine, backends
+(torch, ctranslate2), extractive summarizers, and tiny models for tests and benchmarks."""
