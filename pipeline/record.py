@@ -38,6 +38,7 @@ class Record:
     summary_en: str | None = None
     text_en: str | None = None
     chunks: int | None = None
+    warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -60,7 +61,7 @@ class Record:
         out: dict[str, Any] = {}
         for name in _FIELD_NAMES:
             value = getattr(self, name)
-            if value is None or (name == "removed" and not value):
+            if value is None or (name in ("removed", "warnings") and not value):
                 continue
             out[name] = value
         for key, value in self.extra.items():
@@ -78,6 +79,8 @@ class Record:
             setattr(record, name, value)
         if not isinstance(record.removed, list):
             record.removed = []
+        if not isinstance(record.warnings, list):
+            record.warnings = []
         # A status from the input is kept (a record an earlier stage refused stays refused),
         # but the invariant holds: a reason exactly when the record is not ok.
         if record.status not in STATUSES:

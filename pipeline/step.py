@@ -29,6 +29,7 @@ class Step:
     """
 
     name: ClassVar[str] = "step"
+    batch_size: ClassVar[int] = BATCH_SIZE
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
@@ -41,7 +42,7 @@ class Step:
 
     def __call__(self, records: Iterable[Record]) -> Iterator[Record]:
         it = iter(records)
-        while batch := list(islice(it, BATCH_SIZE)):
+        while batch := list(islice(it, self.batch_size)):
             try:
                 self.prepare([record for record in batch if record.ok])
             except Exception:  # process() then does the work record by record

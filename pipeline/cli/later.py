@@ -14,16 +14,6 @@ def _not_yet(command: str) -> None:
     raise NewsumError(f"`newsum {command}` is not available yet in this version of newsum.")
 
 
-@app.command(context_settings=_PASS_THROUGH, help="Summarize cleaned articles (not yet available).")
-def summarize(ctx: typer.Context) -> None:
-    _not_yet("summarize")
-
-
-@app.command(context_settings=_PASS_THROUGH, help="Translate to English (not yet available).")
-def translate(ctx: typer.Context) -> None:
-    _not_yet("translate")
-
-
 @app.command(
     context_settings=_PASS_THROUGH,
     help="Clean, summarize, translate: the batch job (not yet available).",
@@ -44,27 +34,3 @@ def eval_(ctx: typer.Context) -> None:
 @app.command(context_settings=_PASS_THROUGH, help="Throughput benchmarks (not yet available).")
 def bench(ctx: typer.Context) -> None:
     _not_yet("bench")
-
-
-models_app = typer.Typer(help="List, download, convert and build models (not yet available).")
-app.add_typer(models_app, name="models")
-
-
-@models_app.command(name="list", context_settings=_PASS_THROUGH, help="Not yet available.")
-def models_list(ctx: typer.Context) -> None:
-    _not_yet("models list")
-
-
-@models_app.command(context_settings=_PASS_THROUGH, help="Not yet available.")
-def download(ctx: typer.Context) -> None:
-    _not_yet("models download")
-
-
-@models_app.command(context_settings=_PASS_THROUGH, help="Not yet available.")
-def convert(ctx: typer.Context) -> None:
-    _not_yet("models convert")
-
-
-@models_app.command(name="build-tiny", context_settings=_PASS_THROUGH, help="Not yet available.")
-def build_tiny(ctx: typer.Context) -> None:
-    _not_yet("models build-tiny")

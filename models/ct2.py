@@ -1,0 +1,142 @@
+"""The CTranslate2 backend, and conversion of Hugging Face models to it.
+
+A converted folder holds CTranslate2's model and vocabulary, the tokenizer files of
+the source model (the engine tokenizes with them, exactly as with torch), and
+`newsum-ct2.json` recording the source model, quantization and input limit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from pipeline.errors import NewsumError
+
+from .backend import Backend, Decoding, OutOfMemory
+from .loading import check_weights, fetch, read_config
+from .options import GenerationOptions
+
+QUANTIZATIONS = ("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32")
+MARKER = "newsum-ct2.json"
+_TOKENIZER_FILES = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "tokenizer.json",
+    "generation_config.json",
+    "vocab.json",
+    "source.spm",
+    "target.spm",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "sentencepiece.model",
+    "added_tokens.json",
+)
+_DTYPES = {"auto": "default", "float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def is_ct2_model(path: Path) -> bool:
+    return (path / "model.bin").is_file() and (path / MARKER).is_file()
+
+
+def convert(
+    model: str,
+    output: Path,
+    quantization: str = "int8",
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    force: bool = False,
+) -> Path:
+    """Convert a local or cached Hugging Face seq2seq model for CTranslate2."""
+    try:
+        import ctranslate2
+        from ctranslate2.converters import TransformersConverter
+    except ImportError:
+        raise NewsumError("converting needs CTranslate2: pip install 'newsum[ct2]'") from None
+    if quantization not in QUANTIZATIONS:
+        raise NewsumError(f"--quantization must be one of {', '.join(QUANTIZATIONS)}")
+    if output.exists() and any(output.iterdir()) and not force:
+        raise NewsumError(f"{output} exists and is not empty; pass --force to replace it")
+    source = fetch(model, revision)
+    check_weights(source, allow_pickle=False)
+    present = [name for name in _TOKENIZER_FILES if (source / name).is_file()]
+    try:
+        converter = TransformersConverter(
+            str(source), copy_files=present, trust_remote_code=trust_remote_code
+        )
+        converter.convert(str(output), quantization=quantization, force=True)
+    except Exception as exc:
+        raise NewsumError(f"CTranslate2 cannot convert {model}: {exc}") from None
+    hf_config = read_config(source, "config.json")
+    marker = {
+        "source": model,
+        "revision": revision,
+        "quantization": quantization,
+        "ctranslate2": ctranslate2.__version__,
+        "max_input_tokens": hf_config.get("max_position_embeddings"),
+        "model_type": hf_config.get("model_type"),
+    }
+    (output / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    # Tokenizers that resolve their class through config.json find it here.
+    shutil.copy(source / "config.json", output / "hf_config.json")
+    return output
+
+
+class CT2Backend(Backend):
+    def __init__(self, path: Path, options: GenerationOptions) -> None:
+        try:
+            import ctranslate2
+        except ImportError:
+            raise NewsumError(
+                "--backend ct2 needs CTranslate2: pip install 'newsum[ct2]'"
+            ) from None
+        cuda = ctranslate2.get_cuda_device_count() > 0
+        if options.device == "cuda" and not cuda:
+            raise NewsumError("--device cuda: CTranslate2 sees no CUDA device")
+        if options.device == "mps":
+            raise NewsumError("CTranslate2 does not run on mps; use --backend torch")
+        self.device = "cuda" if options.device in ("auto", "cuda") and cuda else "cpu"
+        self.compute_type = _DTYPES[options.dtype]
+        self.translator = ctranslate2.Translator(
+            str(path), device=self.device, compute_type=self.compute_type
+        )
+        marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
+        self.max_input_tokens = int(marker.get("max_input_tokens") or 0)
+        self.source_vocab, self.target_ids = _vocabularies(path)
+        self.pad_token_id = -1  # CTranslate2 returns no padding
+
+    def generate(self, inputs: list[list[int]], decoding: Decoding) -> list[list[int]]:
+        tokens = [[self.source_vocab[i] for i in ids] for ids in inputs]
+        try:
+            results = self.translator.translate_batch(
+                tokens,
+                beam_size=decoding.num_beams,
+                max_decoding_length=decoding.max_new_tokens,
+                min_decoding_length=decoding.min_new_tokens,
+                length_penalty=decoding.length_penalty,
+                no_repeat_ngram_size=decoding.no_repeat_ngram_size,
+                max_input_length=0,  # the engine already keeps inputs within the limit
+            )
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise OutOfMemory(str(exc)) from exc
+            raise
+        return [[self.target_ids[t] for t in r.hypotheses[0]] for r in results]
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": "ct2", "device": self.device, "compute_type": self.compute_type}
+
+
+def _vocabularies(path: Path) -> tuple[list[str], dict[str, int]]:
+    """Token strings by id for inputs, and ids by token string for outputs."""
+
+    def load(name: str) -> list[str] | None:
+        file = path / name
+        return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
+
+    shared = load("shared_vocabulary.json")
+    source = shared or load("source_vocabulary.json")
+    target = shared or load("target_vocabulary.json")
+    if source is None or target is None:
+        raise NewsumError(f"{path} has no CTranslate2 vocabulary files")
+    return source, {token: i for i, token in enumerate(target)}

@@ -1,0 +1,103 @@
+"""The generation engine: token-budget batching, order restored, out-of-memory retries.
+
+Backends only turn token ids into token ids; everything that decides throughput and
+robustness lives here once: inputs are sorted by length so a batch wastes little
+padding, batches are filled up to a budget of padded input tokens, results go back
+to input order, and a batch that runs out of memory is split in two until it fits
+(a single input that still fails becomes an error result; the run goes on).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .backend import Backend, Decoding, OutOfMemory
+
+log = logging.getLogger("newsum")
+
+
+@dataclass(frozen=True)
+class Result:
+    text: str | None
+    error: str | None = None
+    new_tokens: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        backend: Backend,
+        tokenizer: Any,
+        decoding: Decoding,
+        *,
+        max_input_tokens: int,
+        batch_tokens: int,
+        max_batch_size: int,
+    ) -> None:
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.decoding = decoding
+        self.max_input_tokens = max_input_tokens
+        self.batch_tokens = batch_tokens
+        self.max_batch_size = max_batch_size
+        self.batches_run = 0
+
+    def encode(self, texts: list[str], special: bool = True) -> list[list[int]]:
+        if not texts:
+            return []
+        return self.tokenizer(texts, add_special_tokens=special)["input_ids"]
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens each text takes as a model input, special tokens included."""
+        return [len(ids) for ids in self.encode(texts)]
+
+    def generate(self, texts: list[str]) -> list[Result]:
+        """One result per text, in order. Callers keep inputs within max_input_tokens."""
+        ids = self.encode(texts)
+        results: list[Result | None] = [None] * len(texts)
+        for i, seq in enumerate(ids):
+            if len(seq) > self.max_input_tokens:
+                results[i] = Result(None, f"input of {len(seq)} tokens is over the model's "
+                                          f"limit of {self.max_input_tokens}")  # fmt: skip
+        todo = [i for i in range(len(texts)) if results[i] is None]
+        for batch in self.batches(todo, ids):
+            self._run(batch, ids, results)
+        return results  # type: ignore[return-value]
+
+    def batches(self, indexes: list[int], ids: list[list[int]]) -> list[list[int]]:
+        """Longest first (stable), each batch within the token budget and the size cap."""
+        order = sorted(indexes, key=lambda i: -len(ids[i]))
+        batches: list[list[int]] = []
+        for i in order:
+            current = batches[-1] if batches else None
+            # The first (longest) member sets the padded width of the batch.
+            if (
+                current is not None
+                and len(current) < self.max_batch_size
+                and (len(current) + 1) * len(ids[current[0]]) <= self.batch_tokens
+            ):
+                current.append(i)
+            else:
+                batches.append([i])
+        return batches
+
+    def _run(self, batch: list[int], ids: list[list[int]], results: list) -> None:
+        try:
+            outputs = self.backend.generate([ids[i] for i in batch], self.decoding)
+        except OutOfMemory as exc:
+            if len(batch) == 1:
+                i = batch[0]
+                results[i] = Result(None, f"out of memory on one input of {len(ids[i])} tokens")
+                log.debug("out of memory on a single input: %s", exc)
+                return
+            half = len(batch) // 2
+            log.debug("out of memory on a batch of %d: splitting", len(batch))
+            self._run(batch[:half], ids, results)
+            self._run(batch[half:], ids, results)
+            return
+        self.batches_run += 1
+        texts = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
+        for i, text, out in zip(batch, texts, outputs, strict=True):
+            results[i] = Result(text.strip(), new_tokens=len(out))

@@ -1,0 +1,98 @@
+"""Load what a MODEL argument names: an extractive summarizer, or a seq2seq model."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import NewsumError
+
+from .engine import Engine
+from .extractive import Extractive, parse_extractive
+from .loading import check_weights, fetch, read_config
+from .options import GenerationOptions, Resolved, resolve
+
+# A tokenizer's model_max_length is a huge sentinel when the model has no fixed limit.
+_NO_LIMIT = 1_000_000
+
+
+@dataclass
+class Loaded:
+    """A ready model: the engine, the settings it runs with and what --verbose shows."""
+
+    model_id: str
+    engine: Engine
+    resolved: Resolved
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.model_id, **self.info, **self.resolved.as_dict()}
+
+
+def load_summarizer(model: str, options: GenerationOptions) -> Loaded | Extractive:
+    try:
+        extractive = parse_extractive(model)
+    except ValueError as exc:
+        raise NewsumError(str(exc)) from None
+    return extractive or load_model(model, options)
+
+
+def load_model(model: str, options: GenerationOptions) -> Loaded:
+    """Fetch (cache or hub), check, and load a seq2seq model with the chosen backend."""
+    _quiet_libraries()
+    path = fetch(model, options.revision, options.allow_pickle)
+    if options.backend == "ct2":
+        from .ct2 import CT2Backend, is_ct2_model
+
+        if not is_ct2_model(path):
+            raise NewsumError(
+                f"{model} is not a CTranslate2 model; convert it first with "
+                f"`newsum models convert {model} -o DIR` and pass DIR"
+            )
+        backend = CT2Backend(path, options)
+        device = backend.device
+    else:
+        from .torch_backend import TorchBackend
+
+        check_weights(path, options.allow_pickle)
+        backend = TorchBackend(path, options)
+        device = backend.device
+    tokenizer = _tokenizer(path, options)
+    limits = [
+        n for n in (backend.max_input_tokens, tokenizer.model_max_length) if 0 < n < _NO_LIMIT
+    ]
+    generation_config = read_config(path, "generation_config.json")
+    resolved = resolve(options, model, generation_config, min(limits, default=None), device)
+    engine = Engine(
+        backend,
+        tokenizer,
+        resolved.decoding,
+        max_input_tokens=resolved.max_input_tokens,
+        batch_tokens=resolved.batch_tokens,
+        max_batch_size=resolved.max_batch_size,
+    )
+    info = {"path": str(path), "revision": options.revision or "default", **backend.describe()}
+    return Loaded(model, engine, resolved, info)
+
+
+def _quiet_libraries() -> None:
+    """Loading bars and advice from transformers would fill stderr; --debug shows them."""
+    if logging.getLogger("newsum").isEnabledFor(logging.DEBUG):
+        return
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
+
+
+def _tokenizer(path: Path, options: GenerationOptions):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=options.trust_remote_code)
+    except Exception as exc:
+        raise NewsumError(f"cannot load the tokenizer of {path}: {exc}") from None

@@ -1,0 +1,97 @@
+"""Where a model's files are: a local folder, or a hub id through the Hugging Face cache.
+
+Safety first: weights are read from safetensors only; a model that ships nothing but
+pickled weights (`pytorch_model.bin`) is refused unless the user passes --allow-pickle,
+and remote code is never run unless --trust-remote-code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import NewsumError
+
+# What a seq2seq model and its tokenizer need; pickled weights only on request.
+_FILES = [
+    "*.json",
+    "*.safetensors",
+    "*.model",
+    "*.spm",
+    "*.txt",
+    "*.tiktoken",
+    "tokenizer*",
+    "vocab*",
+    "merges*",
+]
+_PICKLES = ["*.bin", "*.pt", "*.pth", "*.ckpt"]
+
+
+def fetch(model: str, revision: str | None = None, allow_pickle: bool = False) -> Path:
+    """The local folder holding `model` (a path, or a hub id fetched into the HF cache)."""
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise NewsumError(f"{path} has no config.json: it is not a Hugging Face model folder")
+        return path
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise NewsumError(f"model folder not found: {model}")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
+
+    patterns = _FILES + (_PICKLES if allow_pickle else [])
+    try:
+        # The cache first: no network round trip when the model is already here.
+        return Path(snapshot_download(model, revision=revision, allow_patterns=patterns,
+                                      local_files_only=True))  # fmt: skip
+    except HFValidationError:
+        raise NewsumError(f"{model!r} is neither a local folder nor a valid hub id") from None
+    except Exception:  # not cached: try the hub below
+        pass
+    try:
+        return Path(snapshot_download(model, revision=revision, allow_patterns=patterns))
+    except Exception as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        why = (
+            "HF_HUB_OFFLINE is set"
+            if offline
+            else f"the hub could not be reached ({_first_line(exc)})"
+        )
+        raise NewsumError(
+            f"model {model!r}{f' (revision {revision})' if revision else ''} is not in the "
+            f"Hugging Face cache and {why}. On a machine with internet access run "
+            f"`newsum models download {model}` (it fills the cache, which you can copy to "
+            "~/.cache/huggingface here), or pass the path of a local model folder."
+        ) from None
+
+
+def check_weights(path: Path, allow_pickle: bool) -> None:
+    """Refuse pickled weights unless asked: loading a pickle can run arbitrary code."""
+    if any(path.glob("*.safetensors")):
+        return
+    pickles = sorted(p.name for pattern in _PICKLES for p in path.glob(pattern))
+    if pickles and not allow_pickle:
+        raise NewsumError(
+            f"{path} has only pickled weights ({', '.join(pickles)}), which can run arbitrary "
+            "code when loaded. Convert them to safetensors, or pass --allow-pickle if you "
+            "trust their source."
+        )
+    if not pickles:
+        raise NewsumError(f"{path} has no model weights (*.safetensors)")
+
+
+def read_config(path: Path, name: str) -> dict[str, Any]:
+    file = path / name
+    if not file.is_file():
+        return {}
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise NewsumError(f"cannot read {file}: {exc}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -1,0 +1,109 @@
+"""The summarize stage: a French summary for each article, long ones chunked recursively."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pipeline.record import ERROR, SKIPPED, Record
+from pipeline.sentences import split_sentences
+from pipeline.step import Step
+
+from .chunking import pack
+from .engine import Engine
+from .extractive import Extractive
+
+# A summary of summaries must shrink; past this many rounds something is wrong.
+MAX_ROUNDS = 8
+
+
+def summarize_texts(texts: list[str], engine: Engine, lang: str = "fr") -> list[tuple]:
+    """(summary, chunks, error) for each text.
+
+    A text that fits the model is summarized as is. A longer one is split at sentence
+    boundaries into chunks that fit; each chunk is summarized, the chunk summaries are
+    joined, and the joined text is summarized the same way, until one summary remains.
+    All texts of a round go to the engine together, so batching spans articles.
+    """
+    pending = {i: pack(split_sentences(text, lang), engine) for i, text in enumerate(texts)}
+    chunks = {i: len(pieces) for i, pieces in pending.items()}
+    done: dict[int, tuple] = {i: ("", 0, None) for i, p in pending.items() if not p}
+    pending = {i: p for i, p in pending.items() if p}
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        flat = [(i, piece) for i, pieces in pending.items() for piece in pieces]
+        results = engine.generate([piece for _, piece in flat])
+        summaries: dict[int, list[str]] = {}
+        for (i, _), result in zip(flat, results, strict=True):
+            if result.error:
+                done[i] = (None, chunks[i], result.error)
+            elif i not in done:
+                summaries.setdefault(i, []).append(result.text)
+        next_round = {}
+        for i, parts in summaries.items():
+            if i in done:
+                continue
+            if len(parts) == 1:
+                done[i] = (parts[0], chunks[i], None)
+                continue
+            joined = " ".join(parts)
+            pieces = pack(split_sentences(joined, lang), engine)
+            if len(pieces) >= len(pending[i]):
+                # Generated text without sentence ends packs badly: cut by tokens instead.
+                pieces = pack([joined], engine)
+            next_round[i] = pieces
+        pending = next_round
+    for i in pending:
+        done[i] = (None, chunks[i], f"chunk summaries did not converge in {MAX_ROUNDS} rounds")
+    return [done[i] for i in range(len(texts))]
+
+
+class Summarize(Step):
+    """Adds `summary` (in the article's language) and `chunks`; skips other languages."""
+
+    name = "summarize"
+    batch_size: ClassVar[int] = 256  # more records per call: better length sorting
+
+    def __init__(self, summarizer: Engine | Extractive, languages: tuple[str, ...]) -> None:
+        super().__init__()
+        self.summarizer = summarizer
+        self.languages = languages
+        self._pending: dict[int, tuple] = {}
+
+    def _refused(self, record: Record) -> str | None:
+        if "*" in self.languages or not record.lang or record.lang in self.languages:
+            return None
+        return (
+            f"language is {record.lang!r}; the summarizer takes {', '.join(self.languages)} "
+            "(allow others with --languages)"
+        )
+
+    def prepare(self, records: list[Record]) -> None:
+        if not isinstance(self.summarizer, Engine):
+            return
+        todo = [r for r in records if not self._refused(r)]
+        by_lang: dict[str, list[Record]] = {}
+        for record in todo:
+            by_lang.setdefault(record.lang or "fr", []).append(record)
+        for lang, group in by_lang.items():
+            results = summarize_texts([r.text for r in group], self.summarizer, lang)
+            for record, result in zip(group, results, strict=True):
+                self._pending[id(record)] = result
+
+    def process(self, record: Record) -> None:
+        refused = self._refused(record)
+        if refused:
+            record.mark(SKIPPED, refused)
+            return
+        if isinstance(self.summarizer, Extractive):
+            record.summary = self.summarizer.summarize(record.text, record.lang or "fr")
+            record.chunks = 1
+            return
+        result = self._pending.pop(id(record), None)
+        if result is None:
+            (result,) = summarize_texts([record.text], self.summarizer, record.lang or "fr")
+        summary, record.chunks, error = result
+        if error:
+            record.mark(ERROR, f"summarize: {error}")
+        else:
+            record.summary = summary

@@ -1,0 +1,362 @@
+"""Tiny random seq2seq models for tests and benchmarks, built offline.
+
+`build_tiny` trains a real SentencePiece unigram tokenizer on the bundled French corpus
+(`models/data/french.txt`), pairs it with a randomly initialised Hugging Face model of the
+requested architecture and saves both in a folder that `AutoTokenizer.from_pretrained` and
+`AutoModelForSeq2SeqLM.from_pretrained` load with `HF_HUB_OFFLINE=1`. The weights are random,
+so generated text is gibberish; everything else (special-token ids, file layout, generation
+config) follows the real model family, so loading, batching, decoding and CTranslate2
+conversion run exactly as they would on a hub model.
+
+    marian  like Helsinki-NLP/opus-mt-*: source.spm/target.spm/vocab.json, `</s>`=0,
+            `<unk>`=1, `<pad>` = last id = decoder start, shared embeddings.
+    t5      like mT5 / T5 v1.1 (csebuetnlp/mT5_multilingual_XLSum): spiece.model +
+            tokenizer.json, `<pad>`=0 = decoder start, `</s>`=1, `<unk>`=2, gated-GELU, untied.
+    mbart   like facebook/mbart-large-*: fairseq ids `<s>`=0 `<pad>`=1 `</s>`=2 `<unk>`=3,
+            then the pieces, the 25 language codes and `<mask>`; source and target `fr_XX`,
+            decoder start = target language code.
+
+`dims` overrides config values, e.g. real-size dimensions for benchmarks. A `vocab_size`
+larger than the trained tokenizer pads the tokenizer with `<dummy_N>` tokens (before the
+final `<pad>` for marian), so every id below `vocab_size` decodes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ARCHES = ("marian", "t5", "mbart")
+
+CORPUS = Path(__file__).parent / "data" / "french.txt"
+#: Pieces asked of SentencePiece; the bundled corpus supports about 1,070.
+SPM_VOCAB_SIZE = 1000
+MARKER = "newsum-tiny.json"
+MAX_POSITIONS = 512
+DEFAULT_MAX_LENGTH = 128
+
+# Special-piece layout of each family's SentencePiece model (-1: absent).
+_SPM_IDS: dict[str, dict[str, int]] = {
+    "marian": {"eos_id": 0, "unk_id": 1, "bos_id": -1, "pad_id": -1},
+    "t5": {"pad_id": 0, "eos_id": 1, "unk_id": 2, "bos_id": -1},
+    "mbart": {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1},
+}
+
+_BASE_DIMS: dict[str, dict[str, Any]] = {
+    "marian": {
+        "d_model": 64,
+        "encoder_layers": 2,
+        "decoder_layers": 2,
+        "encoder_attention_heads": 4,
+        "decoder_attention_heads": 4,
+        "encoder_ffn_dim": 128,
+        "decoder_ffn_dim": 128,
+        "max_position_embeddings": MAX_POSITIONS,
+        "activation_function": "swish",
+        "scale_embedding": True,
+        "share_encoder_decoder_embeddings": True,
+        "tie_word_embeddings": True,
+    },
+    "t5": {
+        "d_model": 64,
+        "d_kv": 16,
+        "d_ff": 128,
+        "num_layers": 2,
+        "num_decoder_layers": 2,
+        "num_heads": 4,
+        "relative_attention_num_buckets": 32,
+        "relative_attention_max_distance": 128,
+        "feed_forward_proj": "gated-gelu",
+        "tie_word_embeddings": False,
+    },
+    "mbart": {
+        "d_model": 64,
+        "encoder_layers": 2,
+        "decoder_layers": 2,
+        "encoder_attention_heads": 4,
+        "decoder_attention_heads": 4,
+        "encoder_ffn_dim": 128,
+        "decoder_ffn_dim": 128,
+        "max_position_embeddings": MAX_POSITIONS,
+        "scale_embedding": True,
+    },
+}
+
+_MBART_LANG = "fr_XX"
+
+
+def build_tiny(
+    out_dir: str | Path,
+    arch: str = "marian",
+    *,
+    seed: int = 0,
+    dims: dict | None = None,
+) -> Path:
+    """Build a tiny random model of `arch` with its tokenizer in `out_dir`; return the folder.
+
+    The build is deterministic: the same `arch`, `seed` and `dims` give byte-identical
+    weights. `out_dir` must be missing, empty, or an earlier tiny build (which is replaced).
+    """
+    if arch not in ARCHES:
+        raise ValueError(f"unknown tiny architecture {arch!r}; choose one of {', '.join(ARCHES)}")
+    dims = dict(dims or {})
+    out = Path(out_dir)
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tokenizer, config_kwargs = _BUILDERS[arch](work, dims.get("vocab_size"))
+        unknown = set(dims) - _config_keys(arch)
+        if unknown:
+            raise ValueError(f"unknown {arch} config keys in dims: {', '.join(sorted(unknown))}")
+        model = _make_model(arch, {**_BASE_DIMS[arch], **config_kwargs, **dims}, seed)
+        tokenizer.save_pretrained(work)
+        model.save_pretrained(work)
+        for stale in work.glob("*.bin"):  # only safetensors weights, whatever the defaults say
+            stale.unlink()
+        meta = {
+            "arch": arch,
+            "seed": seed,
+            "dims": dims,
+            "vocab_size": model.config.vocab_size,
+            "tokenizer_pieces": _spm_size(arch),
+            "corpus_sha256": hashlib.sha256(CORPUS.read_bytes()).hexdigest(),
+            "note": "random weights: output is gibberish",
+        }
+        (work / MARKER).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        _replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out
+
+
+# --- SentencePiece ---------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _train_spm(arch: str) -> bytes:
+    """Serialized SentencePiece unigram model trained on the bundled corpus (deterministic)."""
+    import sentencepiece as spm
+
+    lines = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    spm.set_random_generator_seed(0)
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        model_type="unigram",
+        vocab_size=SPM_VOCAB_SIZE,
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        max_sentence_length=20000,
+        num_threads=1,
+        minloglevel=2,
+        **_SPM_IDS[arch],
+    )
+    return model.getvalue()
+
+
+def _spm_size(arch: str) -> int:
+    return len(_spm_pieces(arch))
+
+
+def _spm_pieces(arch: str) -> list[tuple[str, float]]:
+    from sentencepiece import sentencepiece_model_pb2
+
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(_train_spm(arch))
+    return [(p.piece, p.score) for p in proto.pieces]
+
+
+def _spm_charsmap(arch: str) -> bytes:
+    from sentencepiece import sentencepiece_model_pb2
+
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(_train_spm(arch))
+    return proto.normalizer_spec.precompiled_charsmap
+
+
+def _padding(arch: str, size: int, vocab_size: int | None) -> int:
+    """How many dummy tokens take the tokenizer from `size` to `vocab_size`."""
+    if vocab_size is None:
+        return 0
+    if vocab_size < size:
+        raise ValueError(
+            f"vocab_size {vocab_size} is smaller than the {arch} tiny tokenizer ({size} tokens)"
+        )
+    return vocab_size - size
+
+
+def _dummies(n: int, score: float) -> list[tuple[str, float]]:
+    # Far below every real piece, so encoding never picks them.
+    return [(f"<dummy_{i}>", score - 1000.0) for i in range(n)]
+
+
+# --- tokenizers per architecture -------------------------------------------------------
+
+
+def _marian_tokenizer(work: Path, vocab_size: int | None):
+    from transformers import MarianTokenizer
+
+    pieces = [p for p, _ in _spm_pieces("marian")]
+    # "</s>"=0 and "<unk>"=1 come from the spm model; "<pad>" must stay the last id, which is
+    # what CTranslate2's Marian converter expects (it drops it, like opus-mt's).
+    pieces += [p for p, _ in _dummies(_padding("marian", len(pieces) + 1, vocab_size), 0.0)]
+    pieces.append("<pad>")
+    spm_file = work / "source.spm"
+    spm_file.write_bytes(_train_spm("marian"))
+    shutil.copyfile(spm_file, work / "target.spm")
+    vocab_file = work / "vocab.json"
+    vocab_file.write_text(
+        json.dumps({p: i for i, p in enumerate(pieces)}, ensure_ascii=False), encoding="utf-8"
+    )
+    tok = MarianTokenizer(
+        source_spm=str(spm_file),
+        target_spm=str(work / "target.spm"),
+        vocab=str(vocab_file),
+        source_lang="fr",
+        target_lang="en",
+        model_max_length=MAX_POSITIONS,
+    )
+    pad = len(pieces) - 1
+    return tok, {
+        "vocab_size": len(pieces),
+        "decoder_vocab_size": len(pieces),
+        "pad_token_id": pad,
+        "eos_token_id": 0,
+        "decoder_start_token_id": pad,
+        "forced_eos_token_id": 0,
+    }
+
+
+def _t5_tokenizer(work: Path, vocab_size: int | None):
+    from transformers import T5Tokenizer
+
+    vocab = _spm_pieces("t5")
+    vocab += _dummies(_padding("t5", len(vocab), vocab_size), min(s for _, s in vocab))
+    (work / "spiece.model").write_bytes(_train_spm("t5"))
+    tok = T5Tokenizer(
+        vocab=vocab,
+        _spm_precompiled_charsmap=_spm_charsmap("t5"),
+        extra_ids=0,
+        model_max_length=MAX_POSITIONS,
+    )
+    tok.vocab_file = str(work / "spiece.model")
+    return tok, {
+        "vocab_size": len(vocab),
+        "pad_token_id": 0,
+        "eos_token_id": 1,
+        "decoder_start_token_id": 0,
+    }
+
+
+def _mbart_tokenizer(work: Path, vocab_size: int | None):
+    from transformers import MBartTokenizer
+    from transformers.models.mbart.tokenization_mbart import FAIRSEQ_LANGUAGE_CODES
+
+    pieces = _spm_pieces("mbart")  # unk=0, <s>=1, </s>=2, then real pieces
+    # fairseq layout: the four specials, the pieces shifted by one, language codes, <mask>.
+    vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), *pieces[3:]]
+    vocab += [(code, 0.0) for code in FAIRSEQ_LANGUAGE_CODES] + [("<mask>", 0.0)]
+    vocab += _dummies(_padding("mbart", len(vocab), vocab_size), min(s for _, s in pieces))
+    (work / "sentencepiece.bpe.model").write_bytes(_train_spm("mbart"))
+    tok = MBartTokenizer(
+        vocab=vocab,
+        src_lang=_MBART_LANG,
+        tgt_lang=_MBART_LANG,
+        model_max_length=MAX_POSITIONS,
+    )
+    tok.vocab_file = str(work / "sentencepiece.bpe.model")
+    return tok, {
+        "vocab_size": len(vocab),
+        "bos_token_id": 0,
+        "pad_token_id": 1,
+        "eos_token_id": 2,
+        "forced_eos_token_id": 2,
+        "decoder_start_token_id": tok.convert_tokens_to_ids(_MBART_LANG),
+    }
+
+
+_BUILDERS = {"marian": _marian_tokenizer, "t5": _t5_tokenizer, "mbart": _mbart_tokenizer}
+
+
+# --- models ----------------------------------------------------------------------------
+
+
+def _config_class(arch: str):
+    import transformers
+
+    return {
+        "marian": transformers.MarianConfig,
+        "t5": transformers.T5Config,
+        "mbart": transformers.MBartConfig,
+    }[arch]
+
+
+def _config_keys(arch: str) -> set[str]:
+    cls = _config_class(arch)
+    return set(cls().to_dict()) | set(getattr(cls, "attribute_map", {}))
+
+
+def _make_model(arch: str, config_kwargs: dict[str, Any], seed: int):
+    import torch
+    import transformers
+
+    if arch == "marian":
+        # opus-mt keeps one vocabulary for both sides; the converters rely on it.
+        config_kwargs["decoder_vocab_size"] = config_kwargs["vocab_size"]
+        config_kwargs["pad_token_id"] = config_kwargs["vocab_size"] - 1
+        config_kwargs["decoder_start_token_id"] = config_kwargs["vocab_size"] - 1
+    config = _config_class(arch)(**config_kwargs)
+    model_class = {
+        "marian": transformers.MarianMTModel,
+        "t5": transformers.T5ForConditionalGeneration,
+        "mbart": transformers.MBartForConditionalGeneration,
+    }[arch]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_class(config)
+    model.eval()
+
+    gen = model.generation_config
+    gen.decoder_start_token_id = config.decoder_start_token_id
+    gen.eos_token_id = config.eos_token_id
+    gen.pad_token_id = config.pad_token_id
+    gen.forced_eos_token_id = getattr(config, "forced_eos_token_id", None)
+    gen.num_beams = 1
+    gen.do_sample = False
+    gen.max_length = DEFAULT_MAX_LENGTH
+    if arch == "marian":
+        gen.bad_words_ids = [[config.pad_token_id]]  # as opus-mt: never generate <pad>
+    return model
+
+
+# --- output folder ---------------------------------------------------------------------
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise FileExistsError(
+            f"{out} is not empty and holds no tiny model ({MARKER}); choose an empty folder"
+        )
+
+
+def _replace(work: Path, out: Path) -> None:
+    """Move the finished build into place; an earlier tiny build there is removed."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{work.name}")
+        out.rename(old)
+    work.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,96 @@
+"""The PyTorch backend: transformers' AutoModelForSeq2SeqLM.generate, batched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .backend import Backend, Decoding, OutOfMemory
+from .options import GenerationOptions
+
+
+def pick_device(requested: str) -> str:
+    import torch
+
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(requested: str, device: str):
+    """bfloat16 on a GPU that supports it when --dtype auto; float32 elsewhere."""
+    import torch
+
+    if requested != "auto":
+        return getattr(torch, requested)
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+class TorchBackend(Backend):
+    def __init__(self, path: Path, options: GenerationOptions) -> None:
+        import torch
+        from transformers import AutoModelForSeq2SeqLM
+
+        self.device = pick_device(options.device)
+        self.dtype = pick_dtype(options.dtype, self.device)
+        kwargs = dict(
+            dtype=self.dtype,
+            trust_remote_code=options.trust_remote_code,
+            use_safetensors=not options.allow_pickle,
+        )
+        try:
+            model = AutoModelForSeq2SeqLM.from_pretrained(
+                path, attn_implementation="sdpa", **kwargs
+            )
+            self.attention = "sdpa"
+        except (ValueError, ImportError):  # the architecture has no SDPA kernel
+            model = AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
+            self.attention = "eager"
+        self.model = model.to(self.device).eval()
+        self._torch = torch
+        config = model.config
+        self.pad_token_id = config.pad_token_id if config.pad_token_id is not None else 0
+        limit = getattr(config, "max_position_embeddings", None) or getattr(
+            config, "n_positions", None
+        )
+        self.max_input_tokens = int(limit) if limit else 0  # 0: no fixed limit (T5)
+
+    def generate(self, inputs: list[list[int]], decoding: Decoding) -> list[list[int]]:
+        torch = self._torch
+        width = max(len(ids) for ids in inputs)
+        ids = torch.full((len(inputs), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(inputs), width), dtype=torch.long)
+        for row, seq in enumerate(inputs):
+            ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[row, : len(seq)] = 1
+        try:
+            with torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    do_sample=False,
+                    num_beams=decoding.num_beams,
+                    max_new_tokens=decoding.max_new_tokens,
+                    min_new_tokens=decoding.min_new_tokens or None,
+                    length_penalty=decoding.length_penalty,
+                    no_repeat_ngram_size=decoding.no_repeat_ngram_size or None,
+                )
+        except torch.OutOfMemoryError as exc:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            raise OutOfMemory(str(exc)) from exc
+        pad = self.pad_token_id
+        return [[t for t in row if t != pad] for row in out.tolist()]
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "backend": "torch",
+            "device": self.device,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "attention": self.attention,
+        }

@@ -1,0 +1,134 @@
+"""`newsum summarize` and `newsum translate`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .app import Debug, Quiet, app, report, start
+from .genopts import (
+    AllowPickle,
+    Backend,
+    BatchTokens,
+    Device,
+    Dtype,
+    Languages,
+    MaxBatchSize,
+    MaxInputTokens,
+    MaxNewTokens,
+    MinNewTokens,
+    NumBeams,
+    Revision,
+    TrustRemoteCode,
+    Verbose,
+    generation_options,
+)
+
+Input = Annotated[str, typer.Argument(help="Cleaned articles (JSONL from `newsum clean`), or '-'.")]
+Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file, or '-'.")]
+Model = Annotated[
+    str,
+    typer.Option("--model", "-m", help="Hub id, local folder, or lead-N / textrank."),
+]
+
+
+@app.command()
+def summarize(
+    input: Input,
+    output: Output,
+    model: Model,
+    backend: Backend = "torch",
+    device: Device = "auto",
+    dtype: Dtype = "auto",
+    batch_tokens: BatchTokens = None,
+    max_batch_size: MaxBatchSize = 64,
+    num_beams: NumBeams = None,
+    max_new_tokens: MaxNewTokens = None,
+    min_new_tokens: MinNewTokens = None,
+    max_input_tokens: MaxInputTokens = None,
+    revision: Revision = None,
+    allow_pickle: AllowPickle = False,
+    trust_remote_code: TrustRemoteCode = False,
+    languages: Languages = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Add `summary` (in the article's language) and `chunks` to each record."""
+    start(quiet, debug)
+    options = generation_options(locals())
+    from models.load import Loaded, load_summarizer
+    from models.summarize import Summarize
+
+    summarizer = load_summarizer(model, options)
+    if isinstance(summarizer, Loaded):
+        _show(summarizer.describe(), verbose)
+        step = Summarize(summarizer.engine, summarizer.resolved.languages)
+    else:
+        _show({"model": summarizer.name, "kind": "extractive"}, verbose)
+        step = Summarize(summarizer, options.languages or ("fr",))
+    _run(input, output, step, "summarizing", quiet)
+
+
+@app.command()
+def translate(
+    input: Input,
+    output: Output,
+    model: Annotated[str, typer.Option("--model", "-m", help="Hub id or local folder.")],
+    fields: Annotated[
+        str, typer.Option(help="What to translate, comma-separated: summary, text.")
+    ] = "summary",
+    backend: Backend = "torch",
+    device: Device = "auto",
+    dtype: Dtype = "auto",
+    batch_tokens: BatchTokens = None,
+    max_batch_size: MaxBatchSize = 64,
+    num_beams: NumBeams = None,
+    max_new_tokens: MaxNewTokens = None,
+    min_new_tokens: MinNewTokens = None,
+    max_input_tokens: MaxInputTokens = None,
+    revision: Revision = None,
+    allow_pickle: AllowPickle = False,
+    trust_remote_code: TrustRemoteCode = False,
+    languages: Languages = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Add `summary_en` (and `text_en` with --fields summary,text) to each record."""
+    start(quiet, debug)
+    options = generation_options(locals())
+    from models.load import load_model
+    from models.translate import TARGETS, Translate
+
+    from ..errors import NewsumError
+
+    chosen = tuple(f.strip() for f in fields.split(",") if f.strip())
+    if not chosen or set(chosen) - set(TARGETS):
+        raise NewsumError(f"--fields takes summary and/or text, not {fields!r}")
+    loaded = load_model(model, options)
+    _show(loaded.describe(), verbose)
+    _run(
+        input,
+        output,
+        Translate(loaded.engine, loaded.resolved.languages, chosen),
+        "translating",
+        quiet,
+    )
+
+
+def _show(settings: dict, verbose: bool) -> None:
+    if verbose:
+        for key, value in settings.items():
+            typer.echo(f"{key:>22}: {value}", err=True)
+
+
+def _run(input: str, output: str, step, description: str, quiet: bool) -> None:
+    from ..progress import progress_enabled, track
+    from ..readers import read_inputs
+    from ..writers import write_jsonl
+
+    records = step(read_inputs([input]))
+    tally = write_jsonl(track(records, description, progress_enabled(quiet)), output)
+    report(tally.line())
