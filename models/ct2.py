@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline.errors import NewsumError
 
 from .backend import Backend, Decoding, OutOfMemory
-from .loading import check_weights, fetch, read_config
+from .loading import check_weights, fetch, quiet_libraries, read_config
 from .options import GenerationOptions
 
 QUANTIZATIONS = ("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32")
@@ -57,6 +57,7 @@ def convert(
         raise NewsumError(f"--quantization must be one of {', '.join(QUANTIZATIONS)}")
     if output.exists() and any(output.iterdir()) and not force:
         raise NewsumError(f"{output} exists and is not empty; pass --force to replace it")
+    quiet_libraries()
     source = fetch(model, revision)
     check_weights(source, allow_pickle=False)
     present = [name for name in _TOKENIZER_FILES if (source / name).is_file()]

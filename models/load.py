@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from pipeline.errors import NewsumError
 
 from .engine import Engine
 from .extractive import Extractive, parse_extractive
-from .loading import check_weights, fetch, read_config
+from .loading import check_weights, fetch, quiet_libraries, read_config
 from .options import GenerationOptions, Resolved, resolve
 
 # A tokenizer's model_max_length is a huge sentinel when the model has no fixed limit.
@@ -42,7 +40,7 @@ def load_summarizer(model: str, options: GenerationOptions) -> Loaded | Extracti
 
 def load_model(model: str, options: GenerationOptions) -> Loaded:
     """Fetch (cache or hub), check, and load a seq2seq model with the chosen backend."""
-    _quiet_libraries()
+    quiet_libraries()
     path = fetch(model, options.revision, options.allow_pickle)
     if options.backend == "ct2":
         from .ct2 import CT2Backend, is_ct2_model
@@ -76,17 +74,6 @@ def load_model(model: str, options: GenerationOptions) -> Loaded:
     )
     info = {"path": str(path), "revision": options.revision or "default", **backend.describe()}
     return Loaded(model, engine, resolved, info)
-
-
-def _quiet_libraries() -> None:
-    """Loading bars and advice from transformers would fill stderr; --debug shows them."""
-    if logging.getLogger("newsum").isEnabledFor(logging.DEBUG):
-        return
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
 
 
 def _tokenizer(path: Path, options: GenerationOptions):

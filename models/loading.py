@@ -8,7 +8,9 @@ and remote code is never run unless --trust-remote-code.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,7 @@ def fetch(model: str, revision: str | None = None, allow_pickle: bool = False) -
         why = (
             "HF_HUB_OFFLINE is set"
             if offline
-            else f"the hub could not be reached ({_first_line(exc)})"
+            else f"the hub could not be reached ({first_line(exc)})"
         )
         raise NewsumError(
             f"model {model!r}{f' (revision {revision})' if revision else ''} is not in the "
@@ -92,6 +94,17 @@ def read_config(path: Path, name: str) -> dict[str, Any]:
         raise NewsumError(f"cannot read {file}: {exc}") from None
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def quiet_libraries() -> None:
+    """Loading bars and advice from transformers would fill stderr; --debug shows them."""
+    if logging.getLogger("newsum").isEnabledFor(logging.DEBUG):
+        return
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")

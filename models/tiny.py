@@ -27,8 +27,10 @@ import functools
 import hashlib
 import io
 import json
+import os
 import shutil
-import tempfile
+import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,6 @@ CORPUS = Path(__file__).parent / "data" / "french.txt"
 SPM_VOCAB_SIZE = 1000
 MARKER = "newsum-tiny.json"
 MAX_POSITIONS = 512
-DEFAULT_MAX_LENGTH = 128
 
 # Special-piece layout of each family's SentencePiece model (-1: absent).
 _SPM_IDS: dict[str, dict[str, int]] = {
@@ -62,6 +63,7 @@ _BASE_DIMS: dict[str, dict[str, Any]] = {
         "scale_embedding": True,
         "share_encoder_decoder_embeddings": True,
         "tie_word_embeddings": True,
+        "init_std": 0.5,
     },
     "t5": {
         "d_model": 64,
@@ -74,6 +76,7 @@ _BASE_DIMS: dict[str, dict[str, Any]] = {
         "relative_attention_max_distance": 128,
         "feed_forward_proj": "gated-gelu",
         "tie_word_embeddings": False,
+        "initializer_factor": 5.0,
     },
     "mbart": {
         "d_model": 64,
@@ -85,8 +88,13 @@ _BASE_DIMS: dict[str, dict[str, Any]] = {
         "decoder_ffn_dim": 128,
         "max_position_embeddings": MAX_POSITIONS,
         "scale_embedding": True,
+        "init_std": 0.5,
     },
 }
+# The tiny models use a wide weight init so that greedy output differs between inputs (with
+# the standard init every input yields the same repeated token). Dimensions that resize the
+# model (`d_model` in dims) bring back the family's standard init, as in real checkpoints.
+_WIDE_INIT = {"marian": "init_std", "t5": "initializer_factor", "mbart": "init_std"}
 
 _MBART_LANG = "fr_XX"
 
@@ -106,21 +114,28 @@ def build_tiny(
     if arch not in ARCHES:
         raise ValueError(f"unknown tiny architecture {arch!r}; choose one of {', '.join(ARCHES)}")
     dims = dict(dims or {})
+    unknown = set(dims) - _config_keys(arch)
+    if unknown:
+        raise ValueError(f"unknown {arch} config keys in dims: {', '.join(sorted(unknown))}")
     out = Path(out_dir)
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    work = out.with_name(f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    work.mkdir()
     try:
         tokenizer, config_kwargs = _BUILDERS[arch](work, dims.get("vocab_size"))
-        unknown = set(dims) - _config_keys(arch)
-        if unknown:
-            raise ValueError(f"unknown {arch} config keys in dims: {', '.join(sorted(unknown))}")
-        model = _make_model(arch, {**_BASE_DIMS[arch], **config_kwargs, **dims}, seed)
+        base = dict(_BASE_DIMS[arch])
+        if "d_model" in dims:
+            del base[_WIDE_INIT[arch]]
+        model = _make_model(arch, {**base, **config_kwargs, **dims}, seed)
         tokenizer.save_pretrained(work)
         model.save_pretrained(work)
-        for stale in work.glob("*.bin"):  # only safetensors weights, whatever the defaults say
-            stale.unlink()
+        if list(work.glob("*.bin")) or not list(work.glob("*.safetensors")):
+            raise RuntimeError(f"expected safetensors weights only in {work}")
+        mode = (work / "config.json").stat().st_mode & 0o777  # the umask's, for every file
+        for path in work.iterdir():
+            path.chmod(mode)
         meta = {
             "arch": arch,
             "seed": seed,
@@ -141,7 +156,7 @@ def build_tiny(
 # --- SentencePiece ---------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _train_spm(arch: str) -> bytes:
     """Serialized SentencePiece unigram model trained on the bundled corpus (deterministic)."""
     import sentencepiece as spm
@@ -169,15 +184,15 @@ def _spm_size(arch: str) -> int:
 
 
 def _spm_pieces(arch: str) -> list[tuple[str, float]]:
-    from sentencepiece import sentencepiece_model_pb2
+    import sentencepiece as spm
 
-    proto = sentencepiece_model_pb2.ModelProto()
-    proto.ParseFromString(_train_spm(arch))
-    return [(p.piece, p.score) for p in proto.pieces]
+    sp = spm.SentencePieceProcessor(model_proto=_train_spm(arch))
+    return [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
 
 
 def _spm_charsmap(arch: str) -> bytes:
-    from sentencepiece import sentencepiece_model_pb2
+    """The normalization table (nmt_nfkc) that the tokenizers backend applies like spm."""
+    from sentencepiece import sentencepiece_model_pb2  # needs protobuf
 
     proto = sentencepiece_model_pb2.ModelProto()
     proto.ParseFromString(_train_spm(arch))
@@ -218,14 +233,16 @@ def _marian_tokenizer(work: Path, vocab_size: int | None):
     vocab_file.write_text(
         json.dumps({p: i for i, p in enumerate(pieces)}, ensure_ascii=False), encoding="utf-8"
     )
-    tok = MarianTokenizer(
-        source_spm=str(spm_file),
-        target_spm=str(work / "target.spm"),
-        vocab=str(vocab_file),
-        source_lang="fr",
-        target_lang="en",
-        model_max_length=MAX_POSITIONS,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*sacremoses")  # only used for >>lang<< codes
+        tok = MarianTokenizer(
+            source_spm=str(spm_file),
+            target_spm=str(work / "target.spm"),
+            vocab=str(vocab_file),
+            source_lang="fr",
+            target_lang="en",
+            model_max_length=MAX_POSITIONS,
+        )
     pad = len(pieces) - 1
     return tok, {
         "vocab_size": len(pieces),
@@ -249,7 +266,6 @@ def _t5_tokenizer(work: Path, vocab_size: int | None):
         extra_ids=0,
         model_max_length=MAX_POSITIONS,
     )
-    tok.vocab_file = str(work / "spiece.model")
     return tok, {
         "vocab_size": len(vocab),
         "pad_token_id": 0,
@@ -274,7 +290,6 @@ def _mbart_tokenizer(work: Path, vocab_size: int | None):
         tgt_lang=_MBART_LANG,
         model_max_length=MAX_POSITIONS,
     )
-    tok.vocab_file = str(work / "sentencepiece.bpe.model")
     return tok, {
         "vocab_size": len(vocab),
         "bos_token_id": 0,
@@ -282,6 +297,11 @@ def _mbart_tokenizer(work: Path, vocab_size: int | None):
         "eos_token_id": 2,
         "forced_eos_token_id": 2,
         "decoder_start_token_id": tok.convert_tokens_to_ids(_MBART_LANG),
+        # Not read by transformers, but present in the hub's mBART configs and read by
+        # CTranslate2's converter (mBART is pre-norm, with embedding and final layer norms).
+        "normalize_before": True,
+        "normalize_embedding": True,
+        "add_final_layer_norm": True,
     }
 
 
@@ -333,7 +353,6 @@ def _make_model(arch: str, config_kwargs: dict[str, Any], seed: int):
     gen.forced_eos_token_id = getattr(config, "forced_eos_token_id", None)
     gen.num_beams = 1
     gen.do_sample = False
-    gen.max_length = DEFAULT_MAX_LENGTH
     if arch == "marian":
         gen.bad_words_ids = [[config.pad_token_id]]  # as opus-mt: never generate <pad>
     return model

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.errors import NewsumError
+
 from .backend import Backend, Decoding, OutOfMemory
+from .loading import first_line
 from .options import GenerationOptions
 
 
@@ -41,16 +44,27 @@ class TorchBackend(Backend):
         kwargs = dict(
             dtype=self.dtype,
             trust_remote_code=options.trust_remote_code,
-            use_safetensors=not options.allow_pickle,
+            use_safetensors=None if options.allow_pickle else True,
         )
         try:
-            model = AutoModelForSeq2SeqLM.from_pretrained(
-                path, attn_implementation="sdpa", **kwargs
+            try:
+                model = AutoModelForSeq2SeqLM.from_pretrained(
+                    path, attn_implementation="sdpa", **kwargs
+                )
+                self.attention = "sdpa"
+            except (ValueError, ImportError) as exc:
+                if "sdpa" not in str(exc).lower():
+                    raise
+                model = AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)  # no SDPA kernel
+                self.attention = "eager"
+        except Exception as exc:
+            needs_code = "trust_remote_code" in str(exc) and not options.trust_remote_code
+            hint = (
+                "; it runs its own code: pass --trust-remote-code if you trust it"
+                if needs_code
+                else ""
             )
-            self.attention = "sdpa"
-        except (ValueError, ImportError):  # the architecture has no SDPA kernel
-            model = AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
-            self.attention = "eager"
+            raise NewsumError(f"cannot load the model in {path}: {first_line(exc)}{hint}") from None
         self.model = model.to(self.device).eval()
         self._torch = torch
         config = model.config

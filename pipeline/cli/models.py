@@ -92,6 +92,7 @@ def build_tiny(
 
     Its weights are random: it runs the whole pipeline, and its output is gibberish."""
     start(quiet, debug)
+    from models.loading import quiet_libraries
     from models.tiny import ARCHES
     from models.tiny import build_tiny as build
 
@@ -99,7 +100,11 @@ def build_tiny(
 
     if arch not in ARCHES:
         raise NewsumError(f"--arch must be one of {', '.join(ARCHES)}")
-    path = build(output, arch, seed=seed)
+    quiet_libraries()
+    try:
+        path = build(output, arch, seed=seed)
+    except (FileExistsError, ValueError) as exc:
+        raise NewsumError(str(exc)) from None
     if not quiet:
         typer.echo(
             f"wrote a tiny random {arch} model to {path}: for tests and benchmarks only, "

@@ -308,15 +308,9 @@ def test_help_lists_every_command() -> None:
 @pytest.mark.parametrize(
     ("command", "args"),
     [
-        ("summarize", ["in.jsonl", "-o", "out.jsonl", "--model", "lead-3"]),
-        ("translate", ["in.jsonl", "-o", "out.jsonl"]),
         ("run", ["in.jsonl", "-o", "outdir"]),
         ("eval", ["pred.jsonl", "--references", "ref.jsonl"]),
         ("bench", []),
-        ("models list", []),
-        ("models download", ["some/model"]),
-        ("models convert", ["src", "-o", "dir"]),
-        ("models build-tiny", ["dir"]),
     ],
 )
 def test_commands_not_yet_available_say_so(command: str, args: list[str]) -> None:

@@ -1,0 +1,27 @@
+"""Tiny models built once per test session: marian and t5, for torch and CTranslate2."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from models.tiny import build_tiny
+
+warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, str]:
+    """{"marian": dir, "t5": dir, "marian-ct2": dir, "t5-ct2": dir}."""
+    root = tmp_path_factory.mktemp("tiny")
+    out = {}
+    for arch in ("marian", "t5"):
+        out[arch] = str(build_tiny(root / arch, arch))
+    try:
+        from models.ct2 import convert
+    except ImportError:  # pragma: no cover
+        return out
+    for arch in ("marian", "t5"):
+        out[f"{arch}-ct2"] = str(convert(out[arch], root / f"{arch}-ct2", quantization="int8"))
+    return out
