@@ -15,6 +15,7 @@ class Decoding:
     min_new_tokens: int = 0
     length_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
+    forced_first_token: int | None = None  # a target-language code of multilingual models
 
 
 class OutOfMemory(Exception):

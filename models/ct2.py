@@ -108,6 +108,9 @@ class CT2Backend(Backend):
 
     def generate(self, inputs: list[list[int]], decoding: Decoding) -> list[list[int]]:
         tokens = [[self.source_vocab[i] for i in ids] for ids in inputs]
+        prefix = None
+        if decoding.forced_first_token is not None:
+            prefix = [[self.source_vocab[decoding.forced_first_token]]] * len(inputs)
         try:
             results = self.translator.translate_batch(
                 tokens,
@@ -117,6 +120,7 @@ class CT2Backend(Backend):
                 length_penalty=decoding.length_penalty,
                 no_repeat_ngram_size=decoding.no_repeat_ngram_size,
                 max_input_length=0,  # the engine already keeps inputs within the limit
+                target_prefix=prefix,
             )
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():

@@ -10,10 +10,11 @@ to input order, and a batch that runs out of memory is split in two until it fit
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .backend import Backend, Decoding, OutOfMemory
+from .languages import LanguageCodes
 
 log = logging.getLogger("newsum")
 
@@ -35,6 +36,8 @@ class Engine:
         max_input_tokens: int,
         batch_tokens: int,
         max_batch_size: int,
+        codes: LanguageCodes | None = None,
+        target_lang: str | None = None,
     ) -> None:
         self.backend = backend
         self.tokenizer = tokenizer
@@ -42,7 +45,15 @@ class Engine:
         self.max_input_tokens = max_input_tokens
         self.batch_tokens = batch_tokens
         self.max_batch_size = max_batch_size
+        self.codes = codes  # for multilingual models: how to name languages
+        self.target_lang = target_lang  # None: generate in the source language
         self.batches_run = 0
+
+    def _vocab(self) -> dict[str, int]:
+        # get_vocab() builds a fresh dict (250k entries for NLLB): once is enough.
+        if not hasattr(self, "_vocab_cache"):
+            self._vocab_cache = self.tokenizer.get_vocab()
+        return self._vocab_cache
 
     def encode(self, texts: list[str], special: bool = True) -> list[list[int]]:
         if not texts:
@@ -53,8 +64,21 @@ class Engine:
         """Tokens each text takes as a model input, special tokens included."""
         return [len(ids) for ids in self.encode(texts)]
 
-    def generate(self, texts: list[str]) -> list[Result]:
-        """One result per text, in order. Callers keep inputs within max_input_tokens."""
+    def generate(self, texts: list[str], lang: str | None = None) -> list[Result]:
+        """One result per text (all in language `lang`), in order. Callers keep inputs
+        within max_input_tokens."""
+        decoding = self.decoding
+        if self.codes is not None:
+            source = self.codes.code(lang or "fr")
+            target = self.codes.code(self.target_lang or lang or "fr")
+            vocab = self._vocab()
+            if source not in vocab or target not in vocab:
+                missing = lang if source not in vocab else self.target_lang
+                return [Result(None, f"the model has no code for language {missing!r}")] * len(
+                    texts
+                )
+            self.tokenizer.src_lang = source  # the tokenizer adds the source code
+            decoding = replace(decoding, forced_first_token=vocab[target])
         ids = self.encode(texts)
         results: list[Result | None] = [None] * len(texts)
         for i, seq in enumerate(ids):
@@ -63,7 +87,7 @@ class Engine:
                                           f"limit of {self.max_input_tokens}")  # fmt: skip
         todo = [i for i in range(len(texts)) if results[i] is None]
         for batch in self.batches(todo, ids):
-            self._run(batch, ids, results)
+            self._run(batch, ids, results, decoding)
         return results  # type: ignore[return-value]
 
     def batches(self, indexes: list[int], ids: list[list[int]]) -> list[list[int]]:
@@ -83,9 +107,9 @@ class Engine:
                 batches.append([i])
         return batches
 
-    def _run(self, batch: list[int], ids: list[list[int]], results: list) -> None:
+    def _run(self, batch: list[int], ids: list[list[int]], results: list, decoding) -> None:
         try:
-            outputs = self.backend.generate([ids[i] for i in batch], self.decoding)
+            outputs = self.backend.generate([ids[i] for i in batch], decoding)
         except OutOfMemory as exc:
             if len(batch) == 1:
                 i = batch[0]
@@ -94,8 +118,8 @@ class Engine:
                 return
             half = len(batch) // 2
             log.debug("out of memory on a batch of %d: splitting", len(batch))
-            self._run(batch[:half], ids, results)
-            self._run(batch[half:], ids, results)
+            self._run(batch[:half], ids, results, decoding)
+            self._run(batch[half:], ids, results, decoding)
             return
         self.batches_run += 1
         texts = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)

@@ -10,6 +10,7 @@ from pipeline.errors import NewsumError
 
 from .engine import Engine
 from .extractive import Extractive, parse_extractive
+from .languages import detect as detect_languages
 from .loading import check_weights, fetch, quiet_libraries, read_config
 from .options import GenerationOptions, Resolved, resolve
 
@@ -38,8 +39,11 @@ def load_summarizer(model: str, options: GenerationOptions) -> Loaded | Extracti
     return extractive or load_model(model, options)
 
 
-def load_model(model: str, options: GenerationOptions) -> Loaded:
-    """Fetch (cache or hub), check, and load a seq2seq model with the chosen backend."""
+def load_model(model: str, options: GenerationOptions, target_lang: str | None = None) -> Loaded:
+    """Fetch (cache or hub), check, and load a seq2seq model with the chosen backend.
+
+    `target_lang` is the language to generate in (a translator's "en"); None means the
+    input's own language (a summarizer's)."""
     quiet_libraries()
     path = fetch(model, options.revision, options.allow_pickle)
     if options.backend == "ct2":
@@ -71,8 +75,12 @@ def load_model(model: str, options: GenerationOptions) -> Loaded:
         max_input_tokens=resolved.max_input_tokens,
         batch_tokens=resolved.batch_tokens,
         max_batch_size=resolved.max_batch_size,
+        codes=detect_languages(tokenizer),
+        target_lang=target_lang,
     )
     info = {"path": str(path), "revision": options.revision or "default", **backend.describe()}
+    if engine.codes:
+        info["language_codes"] = engine.codes.family
     return Loaded(model, engine, resolved, info)
 
 

@@ -65,7 +65,6 @@ class Resolved:
     batch_tokens: int
     max_batch_size: int
     languages: tuple[str, ...]  # ("*",) for any
-    target_lang: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self.decoding, f.name) for f in fields(Decoding)}
@@ -75,8 +74,6 @@ class Resolved:
             max_batch_size=self.max_batch_size,
             languages=",".join(self.languages),
         )
-        if self.target_lang:
-            out["target_lang"] = self.target_lang
         return out
 
 
@@ -144,7 +141,6 @@ def resolve(
         batch_tokens=options.batch_tokens or DEFAULT_BATCH_TOKENS.get(device, 4096),
         max_batch_size=options.max_batch_size,
         languages=languages,
-        target_lang=published.get("target_lang"),
     )
 
 

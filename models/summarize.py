@@ -32,7 +32,7 @@ def summarize_texts(texts: list[str], engine: Engine, lang: str = "fr") -> list[
         if not pending:
             break
         flat = [(i, piece) for i, pieces in pending.items() for piece in pieces]
-        results = engine.generate([piece for _, piece in flat])
+        results = engine.generate([piece for _, piece in flat], lang)
         summaries: dict[int, list[str]] = {}
         for (i, _), result in zip(flat, results, strict=True):
             if result.error:

@@ -93,6 +93,7 @@ class TorchBackend(Backend):
                     min_new_tokens=decoding.min_new_tokens or None,
                     length_penalty=decoding.length_penalty,
                     no_repeat_ngram_size=decoding.no_repeat_ngram_size or None,
+                    forced_bos_token_id=decoding.forced_first_token,
                 )
         except torch.OutOfMemoryError as exc:
             if torch.cuda.is_available():

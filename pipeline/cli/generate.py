@@ -107,7 +107,7 @@ def translate(
     chosen = tuple(f.strip() for f in fields.split(",") if f.strip())
     if not chosen or set(chosen) - set(TARGETS):
         raise NewsumError(f"--fields takes summary and/or text, not {fields!r}")
-    loaded = load_model(model, options)
+    loaded = load_model(model, options, target_lang="en")
     _show(loaded.describe(), verbose)
     _run(
         input,

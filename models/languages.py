@@ -1,0 +1,49 @@
+"""Language codes of multilingual translation models (NLLB-200, mBART-50, M2M-100).
+
+Such a model is told the source language through its tokenizer (`src_lang`) and the
+target language by forcing the first generated token. newsum detects the scheme from
+the tokenizer's vocabulary, so any model of these families works without settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ISO 639-1 -> the model family's code, for the languages of European and world news.
+NLLB = {
+    "fr": "fra_Latn", "en": "eng_Latn", "de": "deu_Latn", "es": "spa_Latn", "it": "ita_Latn",
+    "pt": "por_Latn", "nl": "nld_Latn", "ca": "cat_Latn", "eu": "eus_Latn", "br": "bre_Latn",
+    "ar": "arb_Arab", "ru": "rus_Cyrl", "uk": "ukr_Cyrl", "pl": "pol_Latn", "ro": "ron_Latn",
+    "tr": "tur_Latn", "el": "ell_Grek", "sv": "swe_Latn", "da": "dan_Latn", "fi": "fin_Latn",
+    "cs": "ces_Latn", "hu": "hun_Latn", "zh": "zho_Hans", "ja": "jpn_Jpan", "ko": "kor_Hang",
+    "vi": "vie_Latn", "hi": "hin_Deva", "fa": "pes_Arab", "he": "heb_Hebr", "sw": "swh_Latn",
+}  # fmt: skip
+MBART50 = {
+    "fr": "fr_XX", "en": "en_XX", "de": "de_DE", "es": "es_XX", "it": "it_IT", "pt": "pt_XX",
+    "nl": "nl_XX", "ar": "ar_AR", "ru": "ru_RU", "uk": "uk_UA", "pl": "pl_PL", "ro": "ro_RO",
+    "tr": "tr_TR", "sv": "sv_SE", "fi": "fi_FI", "cs": "cs_CZ", "zh": "zh_CN", "ja": "ja_XX",
+    "ko": "ko_KR", "vi": "vi_VN", "hi": "hi_IN", "fa": "fa_IR", "he": "he_IL", "el": "el_GR",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LanguageCodes:
+    family: str
+    codes: dict[str, str]
+
+    def code(self, lang: str) -> str | None:
+        if self.family == "m2m":
+            return f"__{lang}__"
+        return self.codes.get(lang)
+
+
+def detect(tokenizer) -> LanguageCodes | None:
+    """The code scheme of a multilingual tokenizer, or None for a one-pair model."""
+    vocab = tokenizer.get_vocab()
+    if "eng_Latn" in vocab:
+        return LanguageCodes("nllb", NLLB)
+    if "en_XX" in vocab:
+        return LanguageCodes("mbart", MBART50)
+    if "__en__" in vocab:
+        return LanguageCodes("m2m", {})
+    return None
