@@ -1,1 +1,2 @@
-"""Evaluation: French-aware ROUGE, translation metrics, faithfulness, reports (to come)."""
+"""Evaluation: French-aware ROUGE, translation metrics, faithfulness, bootstrap CIs,
+reports."""

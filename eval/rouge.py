@@ -112,7 +112,7 @@ def rouge_pairs(
         )
     scorer = make_scorer(options)
     out = {metric: np.zeros((len(predictions), 3)) for metric in options.metrics}
-    for i, (prediction, reference) in enumerate(zip(predictions, references)):
+    for i, (prediction, reference) in enumerate(zip(predictions, references, strict=True)):
         if options.split_sentences:
             prediction, reference = sentences_per_line(prediction), sentences_per_line(reference)
         # rouge-score's argument order is (target, prediction).

@@ -44,7 +44,12 @@ class CorpusStats:
 
     def score_rows(self, idx: np.ndarray) -> np.ndarray:
         """Corpus score of each resample; `idx` has shape (block, n_segments)."""
-        return np.array([self.metric._compute_score_from_stats(self.stats[row].sum(axis=0)).score for row in idx])
+        return np.array(
+            [
+                self.metric._compute_score_from_stats(self.stats[row].sum(axis=0)).score
+                for row in idx
+            ]
+        )
 
 
 def _check(hyps: Sequence[str], refs: Sequence[str]) -> None:
@@ -97,7 +102,10 @@ def aggregate_translation(
 def translation_scores(
     hyps: Sequence[str], refs: Sequence[str], bootstrap: BootstrapOptions | None = None
 ) -> dict[str, dict[str, float | str]]:
-    """BLEU, chrF and TER of `hyps` against `refs` with CIs: `aggregate_translation(segment_stats(...))`."""
+    """BLEU, chrF and TER of `hyps` against `refs`, with CIs.
+
+    Same as `aggregate_translation(segment_stats(hyps, refs), bootstrap)`.
+    """
     return aggregate_translation(segment_stats(hyps, refs), bootstrap)
 
 

@@ -14,14 +14,18 @@ Backend = Annotated[
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda or mps.", rich_help_panel=_G)]
 Dtype = Annotated[
     str,
-    typer.Option(help="auto (bfloat16 on GPUs that have it), float32, bfloat16, float16.",
-                 rich_help_panel=_G),
-]  # fmt: skip
+    typer.Option(
+        help="auto (bfloat16 on GPUs that have it), float32, bfloat16, float16.", rich_help_panel=_G
+    ),
+]
 BatchTokens = Annotated[
     int | None,
-    typer.Option(min=1, help="Token budget of a batch (padded input tokens). "
-                 "[default: 4096 on CPU, 32768 on CUDA]", rich_help_panel=_G),
-]  # fmt: skip
+    typer.Option(
+        min=1,
+        help="Token budget of a batch (padded input tokens). [default: 4096 on CPU, 32768 on CUDA]",
+        rich_help_panel=_G,
+    ),
+]
 MaxBatchSize = Annotated[
     int, typer.Option(min=1, help="Most inputs in a batch.", rich_help_panel=_G)
 ]
@@ -34,27 +38,34 @@ MinNewTokens = Annotated[
 ]
 MaxInputTokens = Annotated[
     int | None,
-    typer.Option(min=16, help="Longest model input; longer texts are chunked. "
-                 "[default: the model's limit]", rich_help_panel=_G),
-]  # fmt: skip
+    typer.Option(
+        min=16,
+        help="Longest model input; longer texts are chunked. [default: the model's limit]",
+        rich_help_panel=_G,
+    ),
+]
 Revision = Annotated[
     str | None, typer.Option(help="Hub revision (branch, tag or commit).", rich_help_panel=_G)
 ]
 AllowPickle = Annotated[
     bool,
-    typer.Option("--allow-pickle", help="Allow pickled weights (they can run code).",
-                 rich_help_panel=_G),
-]  # fmt: skip
+    typer.Option(
+        "--allow-pickle", help="Allow pickled weights (they can run code).", rich_help_panel=_G
+    ),
+]
 TrustRemoteCode = Annotated[
     bool,
-    typer.Option("--trust-remote-code", help="Run the model repository's own code.",
-                 rich_help_panel=_G),
-]  # fmt: skip
+    typer.Option(
+        "--trust-remote-code", help="Run the model repository's own code.", rich_help_panel=_G
+    ),
+]
 Languages = Annotated[
     str | None,
-    typer.Option(help="Source languages to process, comma-separated, or '*'. "
-                 "[default: the model's]", rich_help_panel=_G),
-]  # fmt: skip
+    typer.Option(
+        help="Source languages to process, comma-separated, or '*'. [default: the model's]",
+        rich_help_panel=_G,
+    ),
+]
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print the effective model settings.")
 ]

@@ -22,15 +22,6 @@ def run(ctx: typer.Context) -> None:
     _not_yet("run")
 
 
-@app.command(
-    name="eval",
-    context_settings=_PASS_THROUGH,
-    help="Score predictions against references (not yet available).",
-)
-def eval_(ctx: typer.Context) -> None:
-    _not_yet("eval")
-
-
 @app.command(context_settings=_PASS_THROUGH, help="Throughput benchmarks (not yet available).")
 def bench(ctx: typer.Context) -> None:
     _not_yet("bench")

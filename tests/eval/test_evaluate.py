@@ -1,0 +1,232 @@
+"""`newsum eval` end to end: matching by id, the three report formats, the browser view."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from rouge_score import rouge_scorer
+from typer.testing import CliRunner
+
+from eval.rouge import FrenchTokenizer, sentences_per_line
+from pipeline.cli import app
+
+SOURCES = {
+    "a": "La Bourgogne s'attend à une récolte en baisse de 30 % cette année. Le gel a frappé "
+    "en avril. Les prix pourraient monter. Les stocks de 2023 limiteront les ruptures.",
+    "b": "Le vélo représente 11,2 % des déplacements à Paris. La voiture recule à 4,3 %. "
+    "L'étude a été menée auprès de 3 337 habitants.",
+    "c": "Le festival d'Avignon a vendu 115 000 billets. Le public était plus jeune. "
+    "La prochaine édition aura lieu en juillet.",
+}
+REFERENCES = {
+    "a": (
+        "La récolte de Bourgogne baissera de 30 % après le gel.",
+        "Burgundy's harvest will fall 30% after frost.",
+    ),
+    "b": (
+        "À Paris, le vélo fait 11,2 % des trajets, devant la voiture.",
+        "In Paris, cycling makes 11.2% of trips, ahead of cars.",
+    ),
+    "c": (
+        "Avignon a vendu un record de 115 000 billets.",
+        "Avignon sold a record 115,000 tickets.",
+    ),
+    "d": ("Une référence sans prédiction.", "A reference without a prediction."),
+}
+PREDICTIONS = {
+    "a": ("La récolte baissera de 80 % en Bourgogne.", "The harvest will fall 80% in Burgundy."),
+    "b": (
+        "Le vélo représente 11,2 % des déplacements à Paris.",
+        "Cycling is 11.2% of trips in Paris.",
+    ),
+    "c": (
+        "Le festival d'Avignon a vendu 115 000 billets.",
+        "The Avignon festival sold 115,000 tickets.",
+    ),
+    "z": ("Une prédiction sans référence.", "A prediction without a reference."),
+}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    preds = write_jsonl(
+        tmp_path / "pred.jsonl",
+        [
+            {"id": i, "summary": fr, "summary_en": en, "status": "ok"}
+            for i, (fr, en) in PREDICTIONS.items()
+        ]
+        + [{"id": "e", "status": "error", "reason": "summarize: out of memory"}],
+    )
+    refs = write_jsonl(
+        tmp_path / "ref.jsonl",
+        [{"id": i, "summary": fr, "summary_en": en} for i, (fr, en) in REFERENCES.items()]
+        + [{"id": "e", "summary": "Référence d'un article en erreur."}],
+    )
+    sources = write_jsonl(
+        tmp_path / "src.jsonl", [{"id": i, "text": t} for i, t in SOURCES.items()]
+    )
+    return preds, refs, sources
+
+
+def run_eval(*args):
+    return CliRunner().invoke(app, ["eval", *map(str, args)])
+
+
+def test_three_formats_and_exact_scores(files, tmp_path):
+    preds, refs, sources = files
+    out = [tmp_path / "r.json", tmp_path / "r.md", tmp_path / "r.html"]
+    result = run_eval(
+        preds, "--references", refs, "--sources", sources, "-o", out[0], "-o", out[1], "-o", out[2]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out[0].read_text())
+    counts = report["counts"]
+    assert (counts["matched"], counts["missing_ids"], counts["extra_ids"]) == (3, ["d"], ["z"])
+    assert counts["unscored_ids"] == [{"id": "e", "reason": "prediction: summarize: out of memory"}]
+
+    # The system score is the mean of per-pair F from rouge-score with the French tokenizer.
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rougeLsum"], tokenizer=FrenchTokenizer())
+    ids = ["a", "b", "c"]
+    per_pair = [
+        scorer.score(sentences_per_line(REFERENCES[i][0]), sentences_per_line(PREDICTIONS[i][0]))
+        for i in ids
+    ]
+    for metric in ("rouge1", "rougeLsum"):
+        expected = 100 * sum(p[metric].fmeasure for p in per_pair) / 3
+        assert report["rouge"][metric]["fmeasure"] == pytest.approx(expected)
+        assert report["rouge"][metric]["ci_low"] <= expected <= report["rouge"][metric]["ci_high"]
+    assert [r["id"] for r in report["per_record"]] == ids
+
+    # Faithfulness: the invented 80 % is flagged, the others are supported.
+    by_id = {r["id"]: r for r in report["per_record"]}
+    assert by_id["a"]["unsupported_numbers"] == ["80 %"]
+    assert by_id["b"]["unsupported_numbers"] == [] and by_id["c"]["unsupported_numbers"] == []
+
+    # Translation metrics are sacrebleu's on the same lists.
+    import sacrebleu
+
+    hyps = [PREDICTIONS[i][1] for i in ids]
+    gold = [REFERENCES[i][1] for i in ids]
+    assert report["translation"]["bleu"]["score"] == pytest.approx(
+        sacrebleu.corpus_bleu(hyps, [gold]).score
+    )
+    assert report["translation"]["chrf"]["score"] == pytest.approx(
+        sacrebleu.corpus_chrf(hyps, [gold]).score
+    )
+
+    assert "lead-3" in report["baseline"]
+    signature = report["signature"]
+    for part in (
+        "newsum=",
+        "tok=fr",
+        "stem=snowball-fr",
+        "n=3",
+        "boot=1000",
+        "seed=12345",
+        "refs=sha256:",
+    ):
+        assert part in signature
+    markdown = out[1].read_text()
+    assert signature in markdown and "| system | rouge1 |" in markdown and "`d`" in markdown
+    page = out[2].read_text()
+    assert "<svg" in page and "http" not in page.replace("http-equiv", "")  # self-contained
+
+
+def test_same_seed_same_report_other_seed_other_interval(tmp_path):
+    words = "le conseil municipal a voté le budget de la ville pour l'année prochaine".split()
+    refs = write_jsonl(
+        tmp_path / "ref.jsonl", [{"id": str(i), "summary": " ".join(words)} for i in range(30)]
+    )
+    # prediction i keeps the first i % 12 + 1 words: per-pair scores spread out
+    preds = write_jsonl(
+        tmp_path / "pred.jsonl",
+        [{"id": str(i), "summary": " ".join(words[: i % 12 + 1])} for i in range(30)],
+    )
+    reports = []
+    for seed, name in ((1, "a"), (1, "b"), (2, "c")):
+        run_eval(preds, "--references", refs, "--seed", seed, "-o", tmp_path / f"{name}.json")
+        reports.append(json.loads((tmp_path / f"{name}.json").read_text()))
+    assert reports[0]["rouge"] == reports[1]["rouge"]
+    assert reports[0]["rouge"]["rouge1"]["fmeasure"] == reports[2]["rouge"]["rouge1"]["fmeasure"]
+    assert reports[0]["rouge"]["rouge1"]["ci_low"] != reports[2]["rouge"]["rouge1"]["ci_low"]
+
+
+def test_compat_mode_mangles_french_as_rouge_score_does(files, tmp_path):
+    preds, refs, _ = files
+    run_eval(preds, "--references", refs, "--rouge-tokenizer", "compat", "-o", tmp_path / "c.json")
+    report = json.loads((tmp_path / "c.json").read_text())
+    scorer = rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
+    expected = (
+        100
+        * sum(scorer.score(REFERENCES[i][0], PREDICTIONS[i][0])["rouge1"].fmeasure for i in "abc")
+        / 3
+    )
+    assert report["rouge"]["rouge1"]["fmeasure"] == pytest.approx(expected)
+    assert "tok=compat" in report["signature"]
+
+
+def test_compare_two_systems(files, tmp_path):
+    preds, refs, _ = files
+    worse = write_jsonl(
+        tmp_path / "worse.jsonl", [{"id": i, "summary": "Rien à voir."} for i in "abc"]
+    )
+    result = run_eval(preds, "--references", refs, "--compare", worse, "-o", tmp_path / "c.json")
+    assert result.exit_code == 0, result.output
+    compare = json.loads((tmp_path / "c.json").read_text())["compare"]
+    assert compare["pairs"] == 3
+    assert compare["metrics"]["rouge1"]["diff"] > 0
+
+
+def test_nothing_matches_is_a_clear_error(files, tmp_path):
+    preds, _, _ = files
+    other = write_jsonl(tmp_path / "other.jsonl", [{"id": "x1", "summary": "Autre."}])
+    result = run_eval(preds, "--references", other, "-o", tmp_path / "r.json")
+    assert result.exit_code == 2 and "no prediction matched" in result.stderr
+    result = run_eval(preds, "--references", other, "-o", tmp_path / "r.pdf")
+    assert result.exit_code == 2 and ".pdf" in result.stderr
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_html_report_renders_in_a_real_browser(files, tmp_path):
+    preds, refs, sources = files
+    page = tmp_path / "r.html"
+    run_eval(
+        preds, "--references", refs, "--sources", sources, "-o", page, "-o", tmp_path / "r.json"
+    )
+    report = json.loads((tmp_path / "r.json").read_text())
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert "newsum evaluation" in dom
+    assert f"{report['rouge']['rouge1']['fmeasure']:.2f}" in dom
+    assert dom.count("<svg") == 2 and "<polyline" in dom
+    shot = tmp_path / "r.png"
+    subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1000,1200", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.is_file() and shot.stat().st_size > 10_000
