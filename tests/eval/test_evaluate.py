@@ -230,3 +230,20 @@ def test_html_report_renders_in_a_real_browser(files, tmp_path):
         timeout=120,
     )
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_hf_references_use_the_dataset_column_preset(tmp_path):
+    """A local `datasets` folder named like MLSUM: rows have text and summary, no id."""
+    folder = tmp_path / "mlsum"
+    folder.mkdir()
+    rows = [{"text": SOURCES[i], "summary": REFERENCES[i][0], "topic": "x"} for i in "abc"]
+    write_jsonl(folder / "test.jsonl", rows)
+    # ids of rows read through `datasets` are NAME-SPLIT-ROW, as `newsum clean` gives them
+    preds = write_jsonl(
+        tmp_path / "pred.jsonl",
+        [{"id": f"mlsum-test-{k}", "summary": PREDICTIONS[i][0]} for k, i in enumerate("abc", 1)],
+    )
+    result = run_eval(preds, "--references", f"hf:{folder}:test", "-o", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["counts"]["matched"] == 3 and report["inputs"]["ref_field"] == "summary"
