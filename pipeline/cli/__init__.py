@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Commands register themselves on `app` when their module is imported.
-from . import clean, evaluate, generate, later, models  # noqa: F401
+from . import clean, evaluate, generate, later, models, run  # noqa: F401
 from .app import app
 
 

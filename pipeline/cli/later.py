@@ -14,14 +14,6 @@ def _not_yet(command: str) -> None:
     raise NewsumError(f"`newsum {command}` is not available yet in this version of newsum.")
 
 
-@app.command(
-    context_settings=_PASS_THROUGH,
-    help="Clean, summarize, translate: the batch job (not yet available).",
-)
-def run(ctx: typer.Context) -> None:
-    _not_yet("run")
-
-
 @app.command(context_settings=_PASS_THROUGH, help="Throughput benchmarks (not yet available).")
 def bench(ctx: typer.Context) -> None:
     _not_yet("bench")

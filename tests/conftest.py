@@ -1,4 +1,5 @@
-"""Tiny models built once per test session: marian and t5, for torch and CTranslate2."""
+"""Shared fixtures: tiny models built once per test session (marian and t5, torch and
+CTranslate2)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,304 @@
+"""`newsum run` (the batch job) and `newsum merge` (join the outputs of sharded runs)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import NewsumError
+from .app import Debug, Quiet, app, report, start
+from .genopts import (
+    Backend,
+    BatchTokens,
+    Device,
+    Dtype,
+    Languages,
+    MaxBatchSize,
+    MaxInputTokens,
+    MaxNewTokens,
+    MinNewTokens,
+    NumBeams,
+    Revision,
+)
+
+_R, _C = "Run", "Cleaning"
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Inputs, as for `newsum clean` (or `inputs` in --config).", show_default=False
+        ),
+    ] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output folder.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML file with the same keys; flags override it.")
+    ] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the effective config as TOML and stop.")
+    ] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Clear OUTDIR and start again.")
+    ] = False,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="default, fast, multilingual, extractive, or auto (default when its "
+            "models can be had, else extractive). [default: default]",
+            rich_help_panel=_R,
+        ),
+    ] = None,
+    summarizer: Annotated[
+        str | None, typer.Option(help="Summarizer (overrides the preset).", rich_help_panel=_R)
+    ] = None,
+    translator: Annotated[
+        str | None,
+        typer.Option(help="Translator (overrides the preset); '' for none.", rich_help_panel=_R),
+    ] = None,
+    fields_: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            help="What to translate: summary, text. [default: summary]",
+            rich_help_panel=_R,
+        ),
+    ] = None,
+    references: Annotated[
+        str | None,
+        typer.Option(help="References: evaluate the run, reports in OUTDIR.", rich_help_panel=_R),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(help="jsonl, or parquet (written beside the JSONL).", rich_help_panel=_R),
+    ] = None,
+    shard_size: Annotated[
+        int | None, typer.Option(min=1, help="Records a shard. [default: 1000]", rich_help_panel=_R)
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="I/N: only the I-th (0-based) of N slices, for job arrays.", rich_help_panel=_R
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="local or ray. [default: local]", rich_help_panel=_R)
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (default: a local Ray).", rich_help_panel=_R),
+    ] = None,
+    text_field: Annotated[
+        str | None, typer.Option(help="Input text column.", rich_help_panel=_C)
+    ] = None,
+    id_field: Annotated[
+        str | None, typer.Option(help="Input id column.", rich_help_panel=_C)
+    ] = None,
+    title_field: Annotated[
+        str | None, typer.Option(help="Input title column.", rich_help_panel=_C)
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="Extra boilerplate rules.", rich_help_panel=_C),
+    ] = None,
+    keep_boilerplate: Annotated[
+        bool | None, typer.Option("--keep-boilerplate/--remove-boilerplate", rich_help_panel=_C)
+    ] = None,
+    dedup: Annotated[bool | None, typer.Option("--dedup/--no-dedup", rich_help_panel=_C)] = None,
+    dedup_threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, rich_help_panel=_C)
+    ] = None,
+    max_chars: Annotated[int | None, typer.Option(min=1, rich_help_panel=_C)] = None,
+    backend: Backend = None,
+    device: Device = None,
+    dtype: Dtype = None,
+    batch_tokens: BatchTokens = None,
+    max_batch_size: MaxBatchSize = None,
+    num_beams: NumBeams = None,
+    max_new_tokens: MaxNewTokens = None,
+    min_new_tokens: MinNewTokens = None,
+    max_input_tokens: MaxInputTokens = None,
+    revision: Revision = None,
+    allow_pickle: Annotated[
+        bool | None, typer.Option("--allow-pickle", rich_help_panel="Generation")
+    ] = None,
+    trust_remote_code: Annotated[
+        bool | None, typer.Option("--trust-remote-code", rich_help_panel="Generation")
+    ] = None,
+    languages: Languages = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Clean, summarize and translate (and evaluate with --references): the batch job.
+
+    Writes OUTDIR/shards/part-NNNNN.jsonl, OUTDIR/manifest.json and OUTDIR/errors.jsonl;
+    rerun with --resume after any interruption."""
+    start(quiet, debug)
+    given = {k: v for k, v in locals().items() if k not in _NOT_OPTIONS and v is not None}
+    if "fields_" in given:
+        given["fields"] = given.pop("fields_")
+    options = build_options(config, given)
+    if print_config:
+        typer.echo(to_toml(options.as_config()), nl=False)
+        return
+    if not options.inputs:
+        raise NewsumError("no input given: pass INPUT... or `inputs` in --config")
+    if resume and overwrite:
+        raise NewsumError("--resume and --overwrite contradict each other: choose one")
+    from ..run import run as run_job
+
+    with _progress(quiet, options) as progress:
+        manifest = run_job(options, resume=resume, overwrite=overwrite, progress=progress)
+    for notice in manifest.get("notices", []):
+        typer.echo(f"newsum: note: {notice}", err=True)
+    counts = manifest["counts"]
+    report(f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} error")
+    name = next(iter(Path(options.output).glob("manifest*.json")), None)
+    report(f"manifest: {Path(options.output) / 'manifest.json' if not options.shard else name}")
+    if manifest.get("report"):
+        report(f"report: {Path(options.output) / manifest['report'][-1]}")
+
+
+_NOT_OPTIONS = {"ctx", "config", "print_config", "resume", "overwrite", "quiet", "debug"}
+
+
+@app.command()
+def merge(
+    outdir: Annotated[Path, typer.Argument(help="The folder the sharded runs wrote to.")],
+    references: Annotated[str | None, typer.Option(help="Evaluate the merged run.")] = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Join the shards of `newsum run --shard I/N` runs into one result with one manifest."""
+    start(quiet, debug)
+    from ..run import merge as merge_runs
+
+    manifest = merge_runs(outdir, references)
+    counts = manifest["counts"]
+    report(f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} error")
+    report(f"manifest: {outdir / 'manifest.json'}")
+
+
+# ---- configuration -------------------------------------------------------------------------
+
+
+def build_options(config: Path | None, given: dict[str, Any]):
+    """Defaults, then the config file, then the flags given on the command line."""
+    from models.options import GenerationOptions
+
+    from ..clean import CleanOptions
+    from ..readers import ReadOptions
+    from ..run import RunOptions
+
+    data: dict[str, Any] = {}
+    if config is not None:
+        data = _read_toml(config)
+    sections = {"read": ReadOptions, "clean": CleanOptions, "generation": GenerationOptions}
+    valid = {f.name for f in fields(RunOptions)} - set(sections)
+    merged: dict[str, dict[str, Any]] = {name: dict(data.pop(name, {})) for name in sections}
+    top = {k: v for k, v in data.items()}
+    unknown = set(top) - valid
+    for name, cls in sections.items():
+        unknown |= {f"{name}.{k}" for k in merged[name] if k not in {f.name for f in fields(cls)}}
+    if unknown:
+        raise NewsumError(f"unknown keys in {config}: {', '.join(sorted(unknown))}")
+    for key, value in given.items():
+        key = {"rules": "rules_files", "inputs": "inputs"}.get(key, key)
+        owner = next(
+            (n for n, cls in sections.items() if key in {f.name for f in fields(cls)}), None
+        )
+        if owner:
+            merged[owner][key] = value
+        else:
+            top[key] = value
+    if isinstance(merged["generation"].get("languages"), str):
+        merged["generation"]["languages"] = merged["generation"]["languages"].split(",")
+    for key in ("inputs", "fields"):
+        if isinstance(top.get(key), str):
+            top[key] = [x.strip() for x in top[key].split(",") if x.strip()]
+    try:
+        return RunOptions(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in top.items()},
+            read=ReadOptions(**merged["read"]),
+            clean=CleanOptions(**{k: tuple(Path(p) for p in v) if k == "rules_files" else v
+                                  for k, v in merged["clean"].items()}),
+            generation=GenerationOptions(**{k: tuple(v) if isinstance(v, list) else v
+                                            for k, v in merged["generation"].items()}),
+        )  # fmt: skip
+    except TypeError as exc:
+        raise NewsumError(f"bad configuration: {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise NewsumError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise NewsumError(f"{path} is not valid TOML: {exc}") from None
+
+
+def to_toml(config: dict[str, Any]) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(config)
+
+
+# ---- progress ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(quiet: bool, options) -> Iterator:
+    """A callback driving one rich display, a bar per stage, on a terminal; else None."""
+    from ..progress import progress_enabled
+
+    if not progress_enabled(quiet):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from ..progress import rate_column
+    from ..readers import read_inputs
+
+    # Counting first makes bars and ETAs possible; reading is cheap next to the models.
+    total = sum(1 for _ in read_inputs(options.inputs, options.read))
+    display = Progress(
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        rate_column(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, n: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = display.add_task(stage, total=total)
+        display.advance(tasks[stage], n)
+
+    with display:
+        yield update

@@ -1,0 +1,210 @@
+"""`newsum run`: the batch job end to end, shards, manifest, resume after kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+NEWSUM = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+
+
+def articles(n: int) -> list[dict]:
+    rows = []
+    for i in range(n):
+        body = " ".join(
+            f"Le conseil de la ville numéro {i} a voté la mesure {j} après un long débat."
+            for j in range(i % 4 + 2)
+        )
+        rows.append({"id": f"a{i:04d}", "title": f"Article {i}", "text": body})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def shard_lines(outdir: Path) -> list[str]:
+    return [
+        line
+        for path in sorted((outdir / "shards").glob("part-*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, ["run", *map(str, args)])
+
+
+@pytest.fixture
+def models_args(tiny_models):
+    return [
+        "--summarizer",
+        tiny_models["marian"],
+        "--translator",
+        tiny_models["marian"],
+        "--max-new-tokens",
+        "6",
+        "--max-input-tokens",
+        "64",
+        "-q",
+    ]
+
+
+def test_run_writes_shards_manifest_and_errors(tmp_path, models_args):
+    rows = [*articles(25), {"id": "vide", "text": ""}, {"id": "nombre", "text": 42}]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out"
+    result = invoke(source, "-o", out, "--shard-size", "10", *models_args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "shards").iterdir()) == [
+        "part-00000.jsonl",
+        "part-00001.jsonl",
+        "part-00002.jsonl",
+    ]
+    records = [json.loads(line) for line in shard_lines(out)]
+    assert [r["id"] for r in records] == [r["id"] for r in rows]  # order kept, none lost
+    ok = [r for r in records if r["status"] == "ok"]
+    assert len(ok) == 25 and all(r["summary"] and r["summary_en"] for r in ok)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["counts"] == {"ok": 25, "skipped": 1, "error": 1}
+    assert set(manifest["shards"]) == {"part-00000", "part-00001", "part-00002"}
+    assert manifest["models"]["summarizer"]["id"] == models_args[1]
+    assert "torch" in manifest["libraries"] and manifest["started"] and manifest["ended"]
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert [(e["id"], e["stage"]) for e in errors] == [("nombre", "input")]
+    assert "not a string" in errors[0]["reason"]
+
+
+def test_a_non_empty_outdir_needs_resume_or_overwrite(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", articles(3))
+    out = tmp_path / "out"
+    assert (
+        invoke(source, "-o", out, "--summarizer", "lead-3", "--translator", "", "-q").exit_code == 0
+    )
+    again = invoke(source, "-o", out, "--summarizer", "lead-3", "--translator", "")
+    assert again.exit_code == 2 and "--resume" in again.stderr and "--overwrite" in again.stderr
+    assert (
+        invoke(
+            source, "-o", out, "--summarizer", "lead-3", "--translator", "", "--overwrite", "-q"
+        ).exit_code
+        == 0
+    )
+
+
+def test_config_file_and_flag_precedence(tmp_path):
+    config = tmp_path / "job.toml"
+    config.write_text(
+        'preset = "extractive"\nshard_size = 7\n[generation]\nnum_beams = 3\n'
+        "[clean]\ndedup = false\n"
+    )
+    result = invoke(
+        "in.jsonl", "-o", "o", "--config", config, "--shard-size", "9", "--print-config"
+    )
+    assert result.exit_code == 0, result.output
+    printed = result.stdout
+    assert "shard_size = 9" in printed  # the flag wins
+    assert 'preset = "extractive"' in printed and "num_beams = 3" in printed
+    assert "dedup = false" in printed
+    # what --print-config prints is a config file that gives the same config back
+    (tmp_path / "printed.toml").write_text(printed)
+    again = invoke("--config", tmp_path / "printed.toml", "--print-config")
+    assert again.exit_code == 0 and again.stdout == printed
+    bad = tmp_path / "bad.toml"
+    bad.write_text("shard_sise = 3\n")
+    result = invoke("in.jsonl", "-o", "o", "--config", bad)
+    assert result.exit_code == 2 and "shard_sise" in result.stderr
+
+
+def test_changing_the_model_does_not_reuse_outputs(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", articles(12))
+    out = tmp_path / "out"
+    assert (
+        invoke(source, "-o", out, "--summarizer", "lead-3", "--translator", "", "-q").exit_code == 0
+    )
+    lead = [json.loads(line)["summary"] for line in shard_lines(out)]
+    assert (
+        invoke(
+            source, "-o", out, "--summarizer", "lead-1", "--translator", "", "--resume", "-q"
+        ).exit_code
+        == 0
+    )
+    first = [json.loads(line)["summary"] for line in shard_lines(out)]
+    assert first != lead  # a different summarizer: every shard was redone
+    assert all(s.count(".") == 1 for s in first)
+
+
+def test_shards_of_a_job_array_merge_into_the_single_run(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", articles(30) + articles(3))  # 3 duplicates
+    common = ["--summarizer", "lead-2", "--translator", "", "--shard-size", "5", "-q"]
+    single, array = tmp_path / "single", tmp_path / "array"
+    assert invoke(source, "-o", single, *common).exit_code == 0
+    for i in range(3):
+        result = invoke(source, "-o", array, "--shard", f"{i}/3", *common, "--resume")
+        assert result.exit_code == 0, result.output
+    assert not (array / "manifest.json").exists()
+    merged = CliRunner().invoke(app, ["merge", str(array), "-q"])
+    assert merged.exit_code == 0, merged.output
+    assert shard_lines(array) == shard_lines(single)  # duplicates flagged the same way too
+    manifest = json.loads((array / "manifest.json").read_text())
+    assert manifest["counts"] == json.loads((single / "manifest.json").read_text())["counts"]
+
+
+def test_merge_refuses_an_incomplete_array(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", articles(10))
+    args = ["--summarizer", "lead-2", "--translator", "", "--shard-size", "5", "-q"]
+    assert invoke(source, "-o", tmp_path / "a", "--shard", "0/2", *args).exit_code == 0
+    result = CliRunner().invoke(app, ["merge", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "1/2" in result.stderr
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_models):
+    rows = articles(320)
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    args = [
+        str(source),
+        "--summarizer",
+        tiny_models["marian"],
+        "--translator",
+        tiny_models["marian"],
+        "--max-new-tokens",
+        "8",
+        "--max-input-tokens",
+        "64",
+        "--shard-size",
+        "20",
+        "-q",
+    ]
+    reference = tmp_path / "reference"
+    subprocess.run([*NEWSUM, "run", *args, "-o", str(reference)], check=True, timeout=600)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*NEWSUM, "run", *args, "-o", str(killed)], start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((killed / "shards").glob("part-*.jsonl"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((killed / "shards").glob("part-*.jsonl")))
+    assert 3 <= done < 16, "the kill must land mid-run"
+
+    resumed = subprocess.run([*NEWSUM, "run", *args, "-o", str(killed), "--resume"], timeout=600)
+    assert resumed.returncode == 0
+    lines = shard_lines(killed)
+    ids = [json.loads(line)["id"] for line in lines]
+    assert ids == [r["id"] for r in rows]  # every id exactly once, in order
+    assert lines == shard_lines(reference)  # identical to the uninterrupted run
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and len(manifest["resumed"]) == 1
+    assert not list((killed / "shards").glob(".*"))  # no temporary file left
