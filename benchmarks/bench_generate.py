@@ -13,7 +13,7 @@ same French inputs (15 to 60 words each) three ways, each in a fresh subprocess:
 Decoding is greedy with min = max new tokens, so every arm produces the same number of
 tokens (checked) and output tokens/s compares equal work. Each arm warms up on two inputs,
 then runs all inputs `--repeat` times; the median time counts. Peak RSS is the child's
-ru_maxrss (model loading included). Every arm uses the libraries' default thread counts
+peak RSS (model loading included). Every arm uses the libraries' default thread counts
 (all cores). Targets on 2 cores: torch/naive >= 8, ct2/naive >= 25.
 """
 
@@ -121,6 +121,16 @@ def engine_runner(model_dir: str, new_tokens: int, backend: str, batch_tokens: i
     return run, f"{threads}, batch_tokens={batch_tokens}, max_batch_size={cap}"
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ru_maxrss would include the parent's peak (it
+    survives exec, and the parent held the model while building it); VmHWM does not."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     texts = make_inputs(args.inputs)
@@ -144,7 +154,7 @@ def child(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "tok_s": tokens[-1] / median,
-                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_mb": peak_rss_mb(),
                 "seconds": median,
                 "cpu_seconds": statistics.median(cpu_seconds),
                 "new_tokens": tokens[-1],
@@ -186,7 +196,10 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from models.ct2 import convert
+    from models.loading import quiet_libraries
     from models.tiny import build_tiny
+
+    quiet_libraries()  # no progress bars while saving the model
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:

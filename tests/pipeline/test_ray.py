@@ -1,0 +1,134 @@
+"""`newsum run --executor ray`: the model stages on a local 2-CPU Ray, same result as local."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.options import GenerationOptions
+from pipeline.errors import NewsumError
+from pipeline.record import SKIPPED, Record
+from pipeline.run import CACHE_DIR, LocalExecutor, RunOptions, cache_line, load_models
+
+from .test_run import articles, invoke, shard_lines, write_jsonl
+
+ray = pytest.importorskip("ray")
+
+from pipeline.ray_executor import RayExecutor, _actors  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    """One Ray for the module (starting one takes seconds); the executor leaves it running."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    yield
+    ray.shutdown()
+
+
+def run_both(tmp_path: Path, source: Path, *args: str) -> tuple[Path, Path]:
+    outdirs = []
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        result = invoke(source, "-o", out, "--executor", executor, *args)
+        assert result.exit_code == 0, result.output
+        outdirs.append(out)
+    return outdirs[0], outdirs[1]
+
+
+def test_ray_writes_what_the_local_executor_writes(tmp_path, tiny_models, monkeypatch):
+    # Windows of 4 records: several model batches a shard, so several rows a dataset.
+    monkeypatch.setattr(LocalExecutor, "batch_size", 4)
+    rows = [
+        *articles(30),
+        {"id": "a0003", "text": "Un autre article sous le même identifiant, à sa place."},
+        {"id": "vide", "text": ""},
+        *articles(2),  # near-duplicates: skipped, never sent to the models
+    ]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    marian = tiny_models["marian"]
+    local, on_ray = run_both(
+        tmp_path, source, "--summarizer", marian, "--translator", marian,
+        "--max-new-tokens", "6", "--max-input-tokens", "64", "--shard-size", "10", "-q",
+    )  # fmt: skip
+    lines = shard_lines(on_ray)
+    assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in rows]
+    for path in sorted((local / "shards").iterdir()):
+        assert (on_ray / "shards" / path.name).read_bytes() == path.read_bytes()
+    assert (on_ray / "errors.jsonl").read_bytes() == (local / "errors.jsonl").read_bytes()
+    manifests = [json.loads((out / "manifest.json").read_text()) for out in (local, on_ray)]
+    assert manifests[1]["counts"] == manifests[0]["counts"] == {"ok": 31, "skipped": 3, "error": 0}
+    assert manifests[1]["shards"] == manifests[0]["shards"]
+    assert manifests[1]["config"]["executor"] == "ray"
+    ok = [json.loads(line) for line in lines if json.loads(line)["status"] == "ok"]
+    assert all(r["summary"] and r["summary_en"] for r in ok)
+    assert not (on_ray / CACHE_DIR).exists()
+
+
+def test_extractive_summaries_on_ray(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", articles(12))
+    local, on_ray = run_both(
+        tmp_path, source, "--summarizer", "lead-2", "--translator", "", "--shard-size", "5", "-q"
+    )
+    assert shard_lines(on_ray) == shard_lines(local)
+    assert all(json.loads(line)["summary"] for line in shard_lines(on_ray))
+
+
+def test_cached_outputs_are_not_generated_again(tmp_path):
+    options = RunOptions(summarizer="lead-1", translator="", executor="ray")
+    models = load_models(options)
+    text = "Première phrase de l'article {}. Deuxième phrase."
+    records = [Record(id=f"r{i}", text=text.format(i), lang="fr") for i in range(5)]
+    records.append(Record(id="dup", text="Déjà vu.").mark(SKIPPED, "near-duplicate"))
+    (tmp_path / CACHE_DIR).mkdir()
+    cached = Record(id="r1", text=records[1].text, summary="Tirée du cache.", chunks=1)
+    cache = tmp_path / CACHE_DIR / "part-00000.jsonl"
+    cache.write_text(cache_line(cached, models.fingerprint) + "\n", encoding="utf-8")
+    reported = []
+    executor = RayExecutor(options, models)
+    try:
+        counts = executor.process_shard(
+            tmp_path, "part-00000", records, models.fingerprint, lambda _, n: reported.append(n)
+        )
+    finally:
+        executor.close()
+    assert ray.is_initialized()  # the executor did not start this Ray, so leaves it be
+    assert [r.summary for r in records[:3]] == [
+        "Première phrase de l'article 0.",
+        "Tirée du cache.",
+        "Première phrase de l'article 2.",
+    ]
+    assert records[-1].summary is None and counts == {"ok": 5, "skipped": 1}
+    assert sum(reported) == len(records)
+    assert len(cache.read_text(encoding="utf-8").splitlines()) == 5  # 1 restored + 4 generated
+
+
+def test_without_ray_the_error_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    source = write_jsonl(tmp_path / "in.jsonl", articles(2))
+    args = ["--summarizer", "lead-3", "--translator", "", "--executor", "ray"]
+    result = invoke(source, "-o", tmp_path / "out", *args)
+    assert result.exit_code == 2
+    assert "pip install 'newsum[ray]'" in result.stderr
+
+
+def test_actors_one_per_gpu_or_per_two_cpus():
+    neural = {"preset": "default", "summarizer": {"id": "m"}, "translator": {"id": "t"}}
+    extractive = {"preset": "extractive", "summarizer": {"id": "lead-3", "kind": "extractive"}}
+    auto = RunOptions(generation=GenerationOptions())
+    cpu = RunOptions(generation=GenerationOptions(device="cpu"))
+    cuda = RunOptions(generation=GenerationOptions(device="cuda"))
+    cluster = {"CPU": 16.0, "GPU": 4.0}
+
+    def models(info):
+        return type("M", (), {"info": info})()
+
+    assert _actors(auto, models(neural), cluster) == (4, {"num_gpus": 1})
+    assert _actors(cpu, models(neural), cluster) == (8, {"num_gpus": 0, "num_cpus": 2})
+    assert _actors(auto, models(extractive), cluster) == (8, {"num_gpus": 0, "num_cpus": 2})
+    assert _actors(auto, models(neural), {"CPU": 2.0}) == (1, {"num_gpus": 0, "num_cpus": 2})
+    with pytest.raises(NewsumError, match="no GPU"):
+        _actors(cuda, models(neural), {"CPU": 2.0})
