@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-# Commands register themselves on `app` when their module is imported.
-from . import clean, evaluate, generate, later, models, run  # noqa: F401
+# Commands register themselves on `app` when their module is imported, in this order
+# in `newsum --help`: the data flow first, tools last.
+# isort: off
+from . import clean, generate, run, evaluate, models, bench  # noqa: F401
+
+# isort: on
 from .app import app
 
 
