@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pipeline.clean.language import language_refusal
 from pipeline.record import ERROR, SKIPPED, Record
 from pipeline.sentences import split_sentences
 from pipeline.step import Step
@@ -86,12 +87,7 @@ class Translate(Step):
         self._pending: dict[tuple[int, str], tuple] = {}
 
     def _refused(self, record: Record) -> str | None:
-        if "*" in self.languages or not record.lang or record.lang in self.languages:
-            return None
-        return (
-            f"language is {record.lang!r}; the translator takes {', '.join(self.languages)} "
-            "(allow others with --languages)"
-        )
+        return language_refusal(record.lang, self.languages, "the translator")
 
     def prepare(self, records: list[Record]) -> None:
         for field in self.fields:

@@ -106,13 +106,16 @@ class RayExecutor:
             else logging.ERROR
         )
         self.started = not ray.is_initialized()
-        if self.started:
-            ray.init(
-                address=options.ray_address or None,
-                include_dashboard=False,
-                log_to_driver=level < logging.ERROR,
-                logging_level=level,
-            )
+        if self.started:  # with no address (and no RAY_ADDRESS), a Ray on this machine
+            try:
+                ray.init(
+                    address=options.ray_address or None,
+                    include_dashboard=False,
+                    log_to_driver=level < logging.ERROR,
+                    logging_level=level,
+                )
+            except ConnectionError as exc:
+                raise NewsumError(f"cannot reach Ray at {options.ray_address}: {exc}") from None
         logging.getLogger("ray.data").setLevel(level)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # newsum draws its own
@@ -165,7 +168,10 @@ class RayExecutor:
             for row in dataset.iter_rows():
                 yield row["window"], json.loads(row["outputs"])
         except ray.exceptions.RayError as exc:
-            raise NewsumError(f"Ray could not run the model stages of {name}: {exc}") from None
+            cause = str(exc).strip().splitlines()[-1]  # Ray's text ends with the worker's error
+            raise NewsumError(
+                f"Ray could not run the model stages of {name}: {cause} (--debug shows where)"
+            ) from exc
 
     def close(self) -> None:
         if self.started:

@@ -34,6 +34,19 @@ class DetectLanguage(Step):
         record.lang, record.lang_score = detect_language(record.text)
 
 
+def language_refusal(lang: str | None, languages: tuple[str, ...], who: str = "this stage"):
+    """Why `who` skips a record in language `lang`, or None when it takes it.
+
+    `languages` lists ISO 639-1 codes, or "*" for any; a record with no detected
+    language is taken (the user gave it on purpose).
+    """
+    if "*" in languages or not lang or lang in languages:
+        return None
+    return (
+        f"language is {lang!r}; {who} takes {', '.join(languages)} (allow others with --languages)"
+    )
+
+
 class RequireLanguage(Step):
     """For stages that need French (or the languages the user allows): others are skipped."""
 
@@ -44,9 +57,6 @@ class RequireLanguage(Step):
         self.languages = languages
 
     def process(self, record: Record) -> None:
-        if record.lang and record.lang not in self.languages:
-            allowed = ", ".join(self.languages)
-            record.mark(
-                SKIPPED,
-                f"language is {record.lang!r}, not one of: {allowed} (allow it with --languages)",
-            )
+        refusal = language_refusal(record.lang, self.languages)
+        if refusal:
+            record.mark(SKIPPED, refusal)
