@@ -19,16 +19,17 @@ What runs where, and why:
   free-form fields into typed columns and add nulls.
 - `map_batches` runs `ModelWorker` on a pool of actors, each loading the model stages
   once, with one GPU each when the models run on GPU. Results come back tagged with their
-  window and go onto the driver's records by position (ids may repeat), in input order;
-  each window is cached and reported as it arrives, so an interrupted shard resumes as
-  with the local executor.
+  window (in whatever order they finish) and go onto the driver's records by position,
+  as ids may repeat; each window is cached and reported as it arrives, so an interrupted
+  shard resumes as with the local executor.
 
 Sizing: on GPU, one actor per GPU of the cluster. On CPU, one actor per 2 CPUs, each
 using its CPUs as torch threads (1 actor on a 2-CPU machine: each actor holds its own
 copy of the models, and torch already uses several cores). A shard uses at most one
 actor per window, so `--shard-size` should be a multiple of 256 times the actors.
-An actor pool lives as long as one dataset, which is one shard: each shard loads the
-models again in its actors, so shards of thousands of records keep that cost small.
+An actor pool lives as long as one dataset, which is one shard: each shard starts its
+actors again, and they import torch and load the models (7 s a shard for the tiny test
+models on 2 CPUs), so shards of thousands of records keep that cost small.
 
 On a cluster (`--ray-address`), the nodes need newsum installed (`pip install
 'newsum[ray]'`, the same version) and the models where the driver finds them (the
@@ -37,9 +38,11 @@ Hugging Face cache or the same path).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -120,10 +123,16 @@ class RayExecutor:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # newsum draws its own
         context.print_on_execution_start = False
-        context.execution_options.preserve_order = True
         # Actors resolve the preset as the driver did (`auto` probes the hub only once).
         self.options = replace(options, preset=models.info["preset"])
         self.actors, self.resources = _actors(options, models, ray.cluster_resources())
+        # The driver loaded the models for their description and fingerprint, but never
+        # runs them: free them (on a one-GPU machine they hold what the actor needs).
+        models.steps = []
+        gc.collect()
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     def process_shard(self, outdir: Path, name, records, fingerprint, report) -> Counter:
         cache_path = outdir / CACHE_DIR / f"{name}.jsonl"
