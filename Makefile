@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev,ct2]"
+	$(BIN)/pip install --quiet -e ".[dev,ct2,ray]"
 	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed

@@ -11,9 +11,10 @@ same French inputs (15 to 60 words each) three ways, each in a fresh subprocess:
     ct2    newsum's engine on the same model converted to CTranslate2 int8
 
 Decoding is greedy with min = max new tokens, so every arm produces the same number of
-tokens (checked) and output tokens/s compares equal work. Each arm warms up on two inputs,
-then runs all inputs `--repeat` times; the median time counts. Peak RSS is the child's
-peak RSS (model loading included). Every arm uses the libraries' default thread counts
+tokens (checked) and output tokens/s compares equal work. Each measurement is a fresh
+process that loads its model, warms up on two inputs and times one pass over all inputs;
+the arms take turns for `--repeat` rounds and each arm's median counts. Peak RSS is the
+child's (model loading included). Every arm uses the libraries' default thread counts
 (all cores). Targets on 2 cores: torch/naive >= 8, ct2/naive >= 25.
 """
 
@@ -24,7 +25,6 @@ import json
 import os
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +132,7 @@ def peak_rss_mb() -> float:
 
 
 def child(args: argparse.Namespace) -> None:
+    """One measurement: load, warm up on two inputs, then time one pass over all inputs."""
     sys.path.insert(0, str(ROOT))
     texts = make_inputs(args.inputs)
     if args.arm == "naive":
@@ -140,37 +141,28 @@ def child(args: argparse.Namespace) -> None:
         run, setup = engine_runner(
             args.model, args.new_tokens, args.arm, args.batch_tokens, args.max_batch_size
         )
-    run(texts[:2])  # warm-up: lazy imports, allocator, kernels
-    seconds, cpu_seconds, tokens = [], [], []
-    for _ in range(args.repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        counts = run(texts)
-        seconds.append(time.perf_counter() - wall)
-        cpu_seconds.append(time.process_time() - cpu)
-        tokens.append(sum(counts))
-    short = [c for c in counts if c != args.new_tokens]
-    median = statistics.median(seconds)
-    print(
-        json.dumps(
-            {
-                "tok_s": tokens[-1] / median,
-                "rss_mb": peak_rss_mb(),
-                "seconds": median,
-                "cpu_seconds": statistics.median(cpu_seconds),
-                "new_tokens": tokens[-1],
-                "off_length": len(short),
-                "setup": setup,
-            }
-        )
-    )
+    run(texts[:2])  # lazy imports, allocator, kernels
+    wall, cpu = time.perf_counter(), time.process_time()
+    counts = run(texts)
+    seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
+    report = {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "new_tokens": sum(counts),
+        "off_length": sum(c != args.new_tokens for c in counts),
+        "rss_mb": peak_rss_mb(),
+        "setup": setup,
+    }
+    print(json.dumps(report))
 
 
 # --- the parent: build, convert, run the arms, report ---------------------------------------
 
 
 def measure(arm: str, model: Path, args: argparse.Namespace) -> dict:
+    """One fresh process for `arm`; its report."""
     cmd = [sys.executable, __file__, "--arm", arm, "--model", str(model)]
-    for name in ("inputs", "new_tokens", "repeat", "batch_tokens", "max_batch_size"):
+    for name in ("inputs", "new_tokens", "batch_tokens", "max_batch_size"):
         cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
@@ -179,11 +171,31 @@ def measure(arm: str, model: Path, args: argparse.Namespace) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median time, its rate, and the highest peak RSS of all runs."""
+    run = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+    return {
+        **run,
+        "tok_s": run["new_tokens"] / run["seconds"],
+        "rss_mb": max(r["rss_mb"] for r in runs),
+        "off_length": max(r["off_length"] for r in runs),
+    }
+
+
+def cpu_stall_seconds() -> float | None:
+    """Seconds some task here waited for a CPU (Linux PSI), to tell a busy machine."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+        return int(line.rsplit("total=", 1)[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=64, help="articles (default 64)")
     parser.add_argument("--new-tokens", type=int, default=32, help="forced output length")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the median counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per arm; the median counts")
     parser.add_argument("--batch-tokens", type=int, default=4096, help="engine token budget")
     parser.add_argument("--max-batch-size", type=int, default=64, help="engine batch cap")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -200,15 +212,18 @@ def main() -> None:
     from models.tiny import build_tiny
 
     quiet_libraries()  # no progress bars while saving the model
-
-    started = time.perf_counter()
+    started, stalled = time.perf_counter(), cpu_stall_seconds()
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
         hf = build_tiny(Path(tmp, "hf"), "marian", dims=OPUS_MT_FR_EN)
         ct2 = convert(str(hf), Path(tmp, "ct2"), quantization="int8")
-        runs = {arm: measure(arm, ct2 if arm == "ct2" else hf, args) for arm in ARMS}
-    for arm, run in runs.items():
-        if run["off_length"]:
-            print(f"warning: {arm}: {run['off_length']} outputs not {args.new_tokens} tokens long")
+        models = {"naive": hf, "torch": hf, "ct2": ct2}
+        # Rounds, not one arm after the other: load from other processes drifts, and
+        # interleaving spreads it over the arms.
+        rounds = [
+            {arm: measure(arm, models[arm], args) for arm in ARMS} for _ in range(args.repeat)
+        ]
+    runs = {arm: median_run([r[arm] for r in rounds]) for arm in ARMS}
+    elapsed = time.perf_counter() - started
     base = runs["naive"]["tok_s"]
     result = {
         arm: {"tok_s": round(run["tok_s"], 1), "rss_mb": round(run["rss_mb"], 1)}
@@ -216,14 +231,20 @@ def main() -> None:
     }
     result["torch_vs_naive"] = round(runs["torch"]["tok_s"] / base, 2)
     result["ct2_vs_naive"] = round(runs["ct2"]["tok_s"] / base, 2)
+    for arm, run in runs.items():
+        if run["off_length"]:
+            print(
+                f"warning: {arm}: {run['off_length']} outputs not {args.new_tokens} tokens long",
+                file=sys.stderr,
+            )
     if args.json:
         print(json.dumps(result))
         return
 
     print(
-        f"model: random, opus-mt-fr-en dimensions; {args.inputs} French inputs of 15-60 words; "
-        f"greedy, {args.new_tokens} new tokens each (forced); {os.cpu_count()} CPU cores; "
-        f"median of {args.repeat} after a warm-up"
+        f"random model, opus-mt-fr-en dimensions; {args.inputs} French inputs of 15-60 words; "
+        f"greedy, {args.new_tokens} new tokens each (forced); {os.cpu_count()} CPU cores, "
+        f"default thread counts; median of {args.repeat} fresh processes, each after a warm-up"
     )
     print(f"{'arm':8}{'tok/s':>9}{'s/run':>8}{'CPU s':>8}{'RSS MB':>9}{'vs naive':>10}  setup")
     for arm, run in runs.items():
@@ -235,7 +256,11 @@ def main() -> None:
         ratio = result[f"{arm}_vs_naive"]
         verdict = "met" if ratio >= target else "NOT met"
         print(f"{arm}/naive = {ratio:.1f}x (target >= {target:g}x): {verdict}")
-    print(f"whole run: {time.perf_counter() - started:.0f} s")
+    line = f"whole run: {elapsed:.0f} s"
+    if stalled is not None:
+        share = (cpu_stall_seconds() - stalled) / elapsed
+        line += f"; tasks waited for a CPU {share:.0%} of the time (high: busy machine, noisy)"
+    print(line)
 
 
 if __name__ == "__main__":
