@@ -259,7 +259,9 @@ def main() -> None:
     line = f"whole run: {elapsed:.0f} s"
     if stalled is not None:
         share = (cpu_stall_seconds() - stalled) / elapsed
-        line += f"; tasks waited for a CPU {share:.0%} of the time (high: busy machine, noisy)"
+        line += f"; tasks waited for a CPU {share:.0%} of the time"
+        if share > 0.1:
+            line += " (other processes competed: figures are noisy, run again)"
     print(line)
 
 
