@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -382,7 +383,7 @@ def _resume_command() -> str:
     argv = ["newsum", *sys.argv[1:]]
     if "--resume" not in argv:
         argv.append("--resume")
-    return " ".join(argv)
+    return shlex.join(argv)
 
 
 def _executor(options: RunOptions, models: Models):

@@ -208,3 +208,38 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_models
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["status"] == "complete" and len(manifest["resumed"]) == 1
     assert not list((killed / "shards").glob(".*"))  # no temporary file left
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, tiny_models):
+    source = write_jsonl(tmp_path / "in.jsonl", articles(200))
+    out = tmp_path / "out"
+    args = [
+        *NEWSUM,
+        "run",
+        str(source),
+        "-o",
+        str(out),
+        "--summarizer",
+        tiny_models["marian"],
+        "--translator",
+        "",
+        "--max-new-tokens",
+        "8",
+        "--shard-size",
+        "20",
+    ]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((out / "shards").glob("part-*.jsonl"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stderr = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130
+    assert "--resume" in stderr and "--translator ''" in stderr and "Traceback" not in stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and len(manifest["shards"]) >= 2
+    resumed = subprocess.run([*args, "--resume", "-q"], timeout=600)
+    assert resumed.returncode == 0
+    assert [json.loads(line)["id"] for line in shard_lines(out)] == [
+        f"a{i:04d}" for i in range(200)
+    ]
