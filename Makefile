@@ -35,7 +35,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/bench_clean.py
+	for b in clean generate eval run; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

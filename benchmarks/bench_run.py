@@ -69,8 +69,10 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    from models.loading import quiet_libraries
     from models.tiny import build_tiny
 
+    quiet_libraries()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         model = build_tiny(root / "tiny", "marian")
