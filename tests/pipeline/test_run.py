@@ -243,3 +243,26 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, tiny_models):
     assert [json.loads(line)["id"] for line in shard_lines(out)] == [
         f"a{i:04d}" for i in range(200)
     ]
+
+
+def test_parquet_shards_beside_the_jsonl(tmp_path):
+    import pyarrow.parquet as pq
+
+    source = write_jsonl(tmp_path / "in.jsonl", articles(12))
+    out = tmp_path / "out"
+    args = [
+        "--summarizer",
+        "lead-2",
+        "--translator",
+        "",
+        "--shard-size",
+        "5",
+        "--format",
+        "parquet",
+    ]
+    assert invoke(source, "-o", out, *args, "-q").exit_code == 0
+    for path in sorted((out / "shards").glob("part-*.jsonl")):
+        table = pq.read_table(path.with_suffix(".parquet"))
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        assert table.column("id").to_pylist() == [r["id"] for r in rows]
+        assert table.column("summary").to_pylist() == [r["summary"] for r in rows]
