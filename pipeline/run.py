@@ -217,9 +217,15 @@ class Manifest:
     def start(cls, outdir: Path, name: str, options: RunOptions, models: Models, resume: bool):
         path = outdir / name
         previous = json.loads(path.read_text(encoding="utf-8")) if resume and path.exists() else {}
-        fingerprint = _hash(json.dumps([models.fingerprint, options.as_config()["clean"],
-                                        options.as_config()["read"], options.shard_size],
-                                       sort_keys=True))  # fmt: skip
+        config = options.as_config()
+        # What decides the shard files: models and settings, cleaning, reading, sharding.
+        fingerprint = _hash(
+            json.dumps(
+                [models.fingerprint, config["clean"], config["read"], options.shard_size],
+                sort_keys=True,
+            )
+        )
+
         shards = previous.get("shards", {}) if previous.get("fingerprint") == fingerprint else {}
         data = {
             "newsum": __version__,
@@ -228,7 +234,7 @@ class Manifest:
             "resumed": [*previous.get("resumed", []), _now()] if previous else [],
             "ended": None,
             "fingerprint": fingerprint,
-            "config": options.as_config(),
+            "config": config,
             "models": models.info,
             "libraries": _libraries(),
             "shard_size": options.shard_size,
@@ -302,6 +308,11 @@ def prepare_outdir(outdir: Path, resume: bool, overwrite: bool) -> None:
     (outdir / CACHE_DIR).mkdir(exist_ok=True)
 
 
+def manifest_file(selected: tuple[int, int] | None) -> str:
+    """manifest.json, or manifest-I-of-N.json for one slice of a job array."""
+    return f"manifest-{selected[0]:05d}-of-{selected[1]:05d}.json" if selected else MANIFEST
+
+
 def shard_name(index: int) -> str:
     return f"part-{index:05d}"
 
@@ -327,9 +338,7 @@ def run(options: RunOptions, resume: bool = False, overwrite: bool = False, prog
         raise NewsumError(f"--format must be jsonl or parquet, not {options.format!r}")
     prepare_outdir(outdir, resume, overwrite)
     models = load_models(options)
-    manifest_name = (
-        f"manifest-{selected[0]:05d}-of-{selected[1]:05d}.json" if selected else MANIFEST
-    )
+    manifest_name = manifest_file(selected)
     manifest = Manifest.start(outdir, manifest_name, options, models, resume)
     manifest.data["notices"] = models.notices
     manifest.save()

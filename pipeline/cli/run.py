@@ -154,6 +154,7 @@ def run(
         raise NewsumError("no input given: pass INPUT... or `inputs` in --config")
     if resume and overwrite:
         raise NewsumError("--resume and --overwrite contradict each other: choose one")
+    from ..run import manifest_file
     from ..run import run as run_job
 
     with _progress(quiet, options) as progress:
@@ -162,8 +163,7 @@ def run(
         typer.echo(f"newsum: note: {notice}", err=True)
     counts = manifest["counts"]
     report(f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} error")
-    name = next(iter(Path(options.output).glob("manifest*.json")), None)
-    report(f"manifest: {Path(options.output) / 'manifest.json' if not options.shard else name}")
+    report(f"manifest: {Path(options.output) / manifest_file(options.shard_slice())}")
     if manifest.get("report"):
         report(f"report: {Path(options.output) / manifest['report'][-1]}")
 
@@ -205,14 +205,14 @@ def build_options(config: Path | None, given: dict[str, Any]):
     sections = {"read": ReadOptions, "clean": CleanOptions, "generation": GenerationOptions}
     valid = {f.name for f in fields(RunOptions)} - set(sections)
     merged: dict[str, dict[str, Any]] = {name: dict(data.pop(name, {})) for name in sections}
-    top = {k: v for k, v in data.items()}
+    top = dict(data)
     unknown = set(top) - valid
     for name, cls in sections.items():
         unknown |= {f"{name}.{k}" for k in merged[name] if k not in {f.name for f in fields(cls)}}
     if unknown:
         raise NewsumError(f"unknown keys in {config}: {', '.join(sorted(unknown))}")
     for key, value in given.items():
-        key = {"rules": "rules_files", "inputs": "inputs"}.get(key, key)
+        key = "rules_files" if key == "rules" else key  # --rules fills CleanOptions.rules_files
         owner = next(
             (n for n, cls in sections.items() if key in {f.name for f in fields(cls)}), None
         )
