@@ -60,10 +60,6 @@ class Engine:
             return []
         return self.tokenizer(texts, add_special_tokens=special)["input_ids"]
 
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Tokens each text takes as a model input, special tokens included."""
-        return [len(ids) for ids in self.encode(texts)]
-
     def generate(self, texts: list[str], lang: str | None = None) -> list[Result]:
         """One result per text (all in language `lang`), in order. Callers keep inputs
         within max_input_tokens."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -142,6 +142,3 @@ def resolve(
         max_batch_size=options.max_batch_size,
         languages=languages,
     )
-
-
-__all__ = ["GenerationOptions", "Resolved", "preset", "presets", "published_settings", "replace"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pipeline.clean.language import language_refusal
+from pipeline.clean.language import by_language, language_refusal
 from pipeline.record import ERROR, SKIPPED, Record
 from pipeline.sentences import split_sentences
 from pipeline.step import Step
@@ -77,11 +77,7 @@ class Summarize(Step):
     def prepare(self, records: list[Record]) -> None:
         if not isinstance(self.summarizer, Engine):
             return
-        todo = [r for r in records if not self._refused(r)]
-        by_lang: dict[str, list[Record]] = {}
-        for record in todo:
-            by_lang.setdefault(record.lang or "fr", []).append(record)
-        for lang, group in by_lang.items():
+        for lang, group in by_language([r for r in records if not self._refused(r)]).items():
             results = summarize_texts([r.text for r in group], self.summarizer, lang)
             for record, result in zip(group, results, strict=True):
                 self._pending[id(record)] = result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pipeline.clean.language import language_refusal
+from pipeline.clean.language import by_language, language_refusal
 from pipeline.record import ERROR, SKIPPED, Record
 from pipeline.sentences import split_sentences
 from pipeline.step import Step
@@ -96,10 +96,7 @@ class Translate(Step):
                 for r in records
                 if not self._refused(r) and isinstance(getattr(r, field), str) and getattr(r, field)
             ]
-            by_lang: dict[str, list[Record]] = {}
-            for record in group:
-                by_lang.setdefault(record.lang or "fr", []).append(record)
-            for lang, members in by_lang.items():
+            for lang, members in by_language(group).items():
                 texts = [getattr(r, field) for r in members]
                 for record, result in zip(
                     members, translate_texts(texts, self.engine, lang), strict=True

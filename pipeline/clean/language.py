@@ -47,6 +47,14 @@ def language_refusal(lang: str | None, languages: tuple[str, ...], who: str = "t
     )
 
 
+def by_language(records: list[Record], default: str = "fr") -> dict[str, list[Record]]:
+    """Records grouped by `lang` (in order), for stages that tell the model the language."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.lang or default, []).append(record)
+    return groups
+
+
 class RequireLanguage(Step):
     """For stages that need French (or the languages the user allows): others are skipped."""
 
