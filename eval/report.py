@@ -19,12 +19,15 @@ ROUGE_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 
 def write(report: dict[str, Any], path: Path) -> None:
+    from pipeline.writers import write_text_atomic
+
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise NewsumError(f"report format {suffix or '(none)'!r} unknown: use .json, .md or .html")
     render = {".json": to_json, ".md": to_markdown, ".html": to_html}[suffix]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(report), encoding="utf-8")
+    # Whole or not at all: a full disk or a read-only folder is a NewsumError naming the
+    # path, and leaves no partial or empty report behind.
+    write_text_atomic(path, render(report))
 
 
 def to_json(report: dict[str, Any]) -> str:

@@ -82,13 +82,22 @@ class Engine:
                 results[i] = Result(None, f"input of {len(seq)} tokens is over the model's "
                                           f"limit of {self.max_input_tokens}")  # fmt: skip
         todo = [i for i in range(len(texts)) if results[i] is None]
-        for batch in self.batches(todo, ids):
+        for batch in self.batches(todo, [len(seq) for seq in ids]):
             self._run(batch, ids, results, decoding)
         return results  # type: ignore[return-value]
 
-    def batches(self, indexes: list[int], ids: list[list[int]]) -> list[list[int]]:
+    def plan(self, texts: list[str]) -> list[list[int]]:
+        """Indexes of `texts` grouped as this engine would batch them.
+
+        The batch job generates and saves its work a group at a time, so an interrupted
+        run loses at most one batch; a long text (chunked later) counts at the width of
+        one model input."""
+        lengths = [min(len(seq), self.max_input_tokens) for seq in self.encode(texts)]
+        return self.batches(list(range(len(texts))), lengths)
+
+    def batches(self, indexes: list[int], lengths: list[int]) -> list[list[int]]:
         """Longest first (stable), each batch within the token budget and the size cap."""
-        order = sorted(indexes, key=lambda i: -len(ids[i]))
+        order = sorted(indexes, key=lambda i: -lengths[i])
         batches: list[list[int]] = []
         for i in order:
             current = batches[-1] if batches else None
@@ -96,7 +105,7 @@ class Engine:
             if (
                 current is not None
                 and len(current) < self.max_batch_size
-                and (len(current) + 1) * len(ids[current[0]]) <= self.batch_tokens
+                and (len(current) + 1) * lengths[current[0]] <= self.batch_tokens
             ):
                 current.append(i)
             else:

@@ -8,10 +8,11 @@ from typing import Any
 
 from pipeline.errors import NewsumError
 
+from .chunking import SPECIAL_TOKENS_MARGIN
 from .engine import Engine
 from .extractive import Extractive, parse_extractive
 from .languages import detect as detect_languages
-from .loading import check_weights, fetch, quiet_libraries, read_config
+from .loading import check_remote_code, check_weights, fetch, quiet_libraries, read_config
 from .options import GenerationOptions, Resolved, resolve
 
 # A tokenizer's model_max_length is a huge sentinel when the model has no fixed limit.
@@ -36,7 +37,29 @@ def load_summarizer(model: str, options: GenerationOptions) -> Loaded | Extracti
         extractive = parse_extractive(model)
     except ValueError as exc:
         raise NewsumError(str(exc)) from None
-    return extractive or load_model(model, options)
+    if extractive:
+        return extractive
+    loaded = load_model(model, options)
+    _check_summaries_shrink(loaded.resolved)
+    return loaded
+
+
+def _check_summaries_shrink(resolved: Resolved) -> None:
+    """Refuse settings under which a long article's chunk summaries cannot shrink.
+
+    The summaries of a long article's chunks are joined and summarized again, so one
+    summary must fit in one model input with room to spare; otherwise each round makes
+    more pieces than the last and the work grows exponentially."""
+    room = resolved.max_input_tokens - SPECIAL_TOKENS_MARGIN
+    max_new = resolved.decoding.max_new_tokens
+    if max_new >= room:
+        raise NewsumError(
+            f"--max-new-tokens {max_new} is too long for --max-input-tokens "
+            f"{resolved.max_input_tokens}: the summaries of a long article's chunks are "
+            f"summarized again, so a summary must be shorter than one model input "
+            f"({room} tokens once special tokens are counted). Lower --max-new-tokens below "
+            f"{room} or raise --max-input-tokens above {max_new + SPECIAL_TOKENS_MARGIN}."
+        )
 
 
 def load_model(model: str, options: GenerationOptions, target_lang: str | None = None) -> Loaded:
@@ -46,6 +69,7 @@ def load_model(model: str, options: GenerationOptions, target_lang: str | None =
     input's own language (a summarizer's)."""
     quiet_libraries()
     path = fetch(model, options.revision, options.allow_pickle)
+    check_remote_code(path, options.trust_remote_code)
     if options.backend == "ct2":
         from .ct2 import CT2Backend, is_ct2_model
 

@@ -84,6 +84,24 @@ def check_weights(path: Path, allow_pickle: bool) -> None:
         raise NewsumError(f"{path} has no model weights (*.safetensors)")
 
 
+def check_remote_code(path: Path, trust_remote_code: bool) -> None:
+    """Refuse a model that ships its own code unless asked: without --trust-remote-code
+    transformers would quietly load a built-in class instead, which is not the model its
+    authors wrote, and with it the code runs with the user's rights."""
+    if trust_remote_code:
+        return
+    custom = [
+        name
+        for name in ("config.json", "tokenizer_config.json")
+        if "auto_map" in read_config(path, name)
+    ]
+    if custom:
+        raise NewsumError(
+            f"{path} ships its own code (auto_map in {' and '.join(custom)}), which runs "
+            "with your rights when loaded. Pass --trust-remote-code if you trust its source."
+        )
+
+
 def read_config(path: Path, name: str) -> dict[str, Any]:
     file = path / name
     if not file.is_file():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from pipeline.errors import NewsumError
+from pipeline.schema import check
 
 from .backend import Decoding
 
@@ -32,28 +33,24 @@ FALLBACK_MAX_NEW_TOKENS = 128
 class GenerationOptions:
     """What the user asked for; None means "from the model's published settings"."""
 
-    backend: str = "torch"
-    device: str = "auto"
-    dtype: str = "auto"
-    batch_tokens: int | None = None
-    max_batch_size: int = 64
-    num_beams: int | None = None
-    max_new_tokens: int | None = None
-    min_new_tokens: int | None = None
-    max_input_tokens: int | None = None
+    backend: str = field(default="torch", metadata={"choices": BACKENDS})
+    device: str = field(default="auto", metadata={"choices": DEVICES})
+    dtype: str = field(default="auto", metadata={"choices": DTYPES})
+    batch_tokens: int | None = field(default=None, metadata={"min": 1})
+    max_batch_size: int = field(default=64, metadata={"min": 1})
+    num_beams: int | None = field(default=None, metadata={"min": 1})
+    max_new_tokens: int | None = field(default=None, metadata={"min": 1})
+    min_new_tokens: int | None = field(default=None, metadata={"min": 0})
+    max_input_tokens: int | None = field(default=None, metadata={"min": 16})
     length_penalty: float | None = None
-    no_repeat_ngram_size: int | None = None
+    no_repeat_ngram_size: int | None = field(default=None, metadata={"min": 0})
     revision: str | None = None
     allow_pickle: bool = False
     trust_remote_code: bool = False
     languages: tuple[str, ...] | None = None  # source languages allowed; None: the model's
 
     def __post_init__(self) -> None:
-        for name, allowed in (("backend", BACKENDS), ("device", DEVICES), ("dtype", DTYPES)):
-            if getattr(self, name) not in allowed:
-                raise NewsumError(
-                    f"--{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}"
-                )
+        check(self)  # flags, config files and library callers alike (pipeline/schema.py)
 
 
 @dataclass(frozen=True)

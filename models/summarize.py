@@ -52,6 +52,13 @@ def summarize_texts(texts: list[str], engine: Engine, lang: str = "fr") -> list[
             if len(pieces) >= len(pending[i]):
                 # Generated text without sentence ends packs badly: cut by tokens instead.
                 pieces = pack([joined], engine)
+            if len(pieces) >= len(pending[i]):
+                # Summaries as long as their chunks would grow the work every round (by
+                # the ratio of output to input tokens): each round must shrink, so the
+                # work stays within MAX_ROUNDS times the first round's.
+                why = f"{len(pending[i])} pieces gave {len(pieces)}; lower --max-new-tokens"
+                done[i] = (None, chunks[i], f"chunk summaries do not shrink: {why}")
+                continue
             next_round[i] = pieces
         pending = next_round
     for i in pending:

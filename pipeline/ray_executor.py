@@ -10,23 +10,24 @@ What runs where, and why:
   in the output; near-duplicate detection must see the whole stream in input order; and
   both are cheap next to the models. Ray's readers would split files into blocks by
   their own rules, and neither ids nor order nor duplicate flags would match a local run.
-- The model stages run on Ray Data. For each shard, the records the cache does not hold
-  become a dataset (`ray.data.from_items`) with one row per model batch: the fresh records
-  of each window of `LocalExecutor.batch_size` records, exactly the batches the local
-  executor runs. The engine then sees the same texts together; a batch padded
-  differently can change the floats and, now and then, a token, and the outputs would no
-  longer be the same bytes. Records travel as JSON text: Arrow would turn their
-  free-form fields into typed columns and add nulls.
+- The model stages run on Ray Data. For each shard, the units of work the cache does not
+  hold (`pipeline.run.work_units`: one model batch each, planned by the driver with the
+  models' tokenizers) become a dataset (`ray.data.from_items`) with one row per unit,
+  exactly the batches the local executor runs. The engine then sees the same texts
+  together; a batch padded differently can change the floats and, now and then, a
+  token, and the outputs would no longer be the same bytes. Records travel as JSON
+  text: Arrow would turn their free-form fields into typed columns and add nulls.
 - `map_batches` runs `ModelWorker` on a pool of actors, each loading the model stages
   once, with one GPU each when the models run on GPU. Results come back tagged with their
-  window (in whatever order they finish) and go onto the driver's records by position,
-  as ids may repeat; each window is cached and reported as it arrives, so an interrupted
+  unit (in whatever order they finish) and go onto the driver's records by position,
+  as ids may repeat; each unit is cached and reported as it arrives, so an interrupted
   shard resumes as with the local executor.
 
 Sizing: on GPU, one actor per GPU of the cluster. On CPU, one actor per 2 CPUs, each
 using its CPUs as torch threads (1 actor on a 2-CPU machine: each actor holds its own
 copy of the models, and torch already uses several cores). A shard uses at most one
-actor per window, so `--shard-size` should be a multiple of 256 times the actors.
+actor per unit of work (one model batch), so a shard should hold several times as many
+records as the actors take in one batch each.
 An actor pool lives as long as one dataset, which is one shard: each shard starts its
 actors again, and they import torch and load the models (7 s a shard for the tiny test
 models on 2 CPUs), so shards of thousands of records keep that cost small.
@@ -41,27 +42,15 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
 import sys
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from .errors import NewsumError
+from .jobdir import OutDir
 from .record import FIELD_NAMES, Record
-from .run import (
-    CACHE_DIR,
-    MODEL_FIELDS,
-    LocalExecutor,
-    Models,
-    RunOptions,
-    batched,
-    cache_line,
-    load_cache,
-    load_models,
-    restore,
-)
+from .run import MODEL_FIELDS, Models, RunOptions, load_models, open_cache, work_units
 from .step import chain
 
 # What the workers get of a record: everything the stages may read but the raw page.
@@ -87,14 +76,14 @@ class ModelWorker:
         import pyarrow as pa
 
         outputs = []
-        for text in batch.column("records").to_pylist():
+        for text in batch.column("records").to_pylist():  # one unit of work
             records = [Record.from_dict(data, data["id"]) for data in json.loads(text)]
             for _ in chain(records, self.steps):
                 pass
             outputs.append(
                 json.dumps([{name: getattr(r, name) for name in MODEL_FIELDS} for r in records])
             )
-        return pa.table({"window": batch.column("window"), "outputs": outputs})
+        return pa.table({"unit": batch.column("unit"), "outputs": outputs})
 
 
 class RayExecutor:
@@ -126,42 +115,44 @@ class RayExecutor:
         # Actors resolve the preset as the driver did (`auto` probes the hub only once).
         self.options = replace(options, preset=models.info["preset"])
         self.actors, self.resources = _actors(options, models, ray.cluster_resources())
-        # The driver loaded the models for their description and fingerprint, but never
-        # runs them: free them (on a one-GPU machine they hold what the actor needs).
-        models.steps = []
+        # The driver loaded the models for their description, their fingerprint and the
+        # tokenizers that plan the units of work, but never runs them: free the weights
+        # (on a one-GPU machine they hold what the actor needs).
+        for engine in models.engines():
+            engine.backend = None
+        self.models = models
         gc.collect()
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    def process_shard(self, outdir: Path, name, records, fingerprint, report) -> Counter:
-        cache_path = outdir / CACHE_DIR / f"{name}.jsonl"
-        cache = load_cache(cache_path)
-        windows = []  # (the window's records, those to generate), as LocalExecutor batches
-        for batch in batched(records, LocalExecutor.batch_size):
-            windows.append((batch, [r for r in batch if not restore(r, cache, fingerprint)]))
-        with open(cache_path, "a", encoding="utf-8") as sink:
-            for batch, fresh in windows:
-                if not fresh:
-                    report("generated", len(batch))
-            for index, outputs in self._generate(name, windows):
-                batch, fresh = windows[index]
-                for record, values in zip(fresh, outputs, strict=True):
+    def process_shard(self, folder: OutDir, name, records, fingerprint, report) -> Counter:
+        cache = open_cache(folder, name, fingerprint)
+        report("generated", sum(1 for r in records if not r.ok))
+        units = []  # the units the cache does not hold, as the local executor cuts them
+        for unit in work_units(records, self.models):
+            if cache.restore(unit):
+                report("generated", len(unit))
+            else:
+                units.append(unit)
+        try:
+            for index, outputs in self._generate(name, units):
+                unit = units[index]
+                for record, values in zip(unit, outputs, strict=True):
                     for field, value in values.items():
                         setattr(record, field, value)
-                    sink.write(cache_line(record, fingerprint) + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
-                report("generated", len(batch))
+                cache.save(unit)
+                report("generated", len(unit))
+        finally:
+            cache.close()
         return Counter(r.status for r in records)
 
-    def _generate(self, name: str, windows: list):
-        """(window index, model outputs of its fresh records) as each window is done."""
+    def _generate(self, name: str, units: list[list[Record]]):
+        """(unit index, model outputs of its records) as each unit is done."""
         ray = _ray()
         rows = [
-            {"window": i, "records": json.dumps([_sent(r) for r in fresh], default=str)}
-            for i, (_, fresh) in enumerate(windows)
-            if fresh
+            {"unit": i, "records": json.dumps([_sent(r) for r in unit], default=str)}
+            for i, unit in enumerate(units)
         ]
         if not rows:
             return
@@ -175,7 +166,7 @@ class RayExecutor:
         )
         try:
             for row in dataset.iter_rows():
-                yield row["window"], json.loads(row["outputs"])
+                yield row["unit"], json.loads(row["outputs"])
         except ray.exceptions.RayError as exc:
             cause = str(exc).strip().splitlines()[-1]  # Ray's text ends with the worker's error
             raise NewsumError(

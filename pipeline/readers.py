@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import datetime
 import gzip
+import hashlib
 import json
 import logging
 import math
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -25,10 +27,13 @@ import orjson
 
 from .errors import NewsumError
 from .record import ERROR, Record
+from .schema import check
 
 TEXT_FORMATS = (".txt",)
 HTML_FORMATS = (".html", ".htm")
 LINE_FORMATS = (".jsonl", ".ndjson")
+# How much of each end of an input file its identity hashes.
+_END_BLOCK = 1 << 16
 FORMATS = (*TEXT_FORMATS, *HTML_FORMATS, *LINE_FORMATS, ".json", ".csv", ".parquet")
 
 
@@ -41,6 +46,9 @@ class ReadOptions:
     title_field: str = "title"
     keep_html: bool = False
 
+    def __post_init__(self) -> None:
+        check(self)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -50,6 +58,33 @@ class Source:
     location: str
     name: str
     dataset: Any = None  # for hf: the loaded split, so an unreachable one fails up front
+
+    def identity(self) -> dict[str, Any]:
+        """What tells this input from another one or from an edited copy of itself.
+
+        A file: its absolute path, size and a hash of its first and last blocks (the
+        modification time is left out: copying a file must not make it another input).
+        Standard input has no identity: a resumed run checks it record by record."""
+        if self.kind == "-":
+            return {"input": "-"}
+        if self.kind == "hf":
+            fingerprint = getattr(self.dataset, "_fingerprint", None)
+            return {"input": f"hf:{self.location}", "fingerprint": fingerprint}
+        path = Path(self.location)
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as f:
+                ends = f.read(_END_BLOCK)
+                if size > _END_BLOCK:
+                    f.seek(max(_END_BLOCK, size - _END_BLOCK))
+                    ends += f.read()
+        except OSError as exc:
+            raise NewsumError(f"cannot read {path}: {exc.strerror}") from None
+        return {
+            "input": str(path.resolve()),
+            "bytes": size,
+            "ends_sha256": hashlib.sha256(ends).hexdigest(),
+        }
 
     def read(self, options: ReadOptions) -> Iterator[Record]:
         try:
@@ -85,7 +120,10 @@ def read_inputs(specs: Sequence[str], options: ReadOptions = ReadOptions()) -> I
     The inputs are checked now (a bad one raises NewsumError here, before the caller
     opens its output); the records are read lazily, as the caller iterates.
     """
-    sources = resolve(specs)
+    return read_sources(resolve(specs), options)
+
+
+def read_sources(sources: Sequence[Source], options: ReadOptions) -> Iterator[Record]:
     return (record for source in sources for record in source.read(options))
 
 
@@ -331,10 +369,18 @@ def _read_parquet(source: Source, options: ReadOptions) -> Iterator[Record]:
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         yield Record(id=source.name).mark(ERROR, f"{source.location}: not a Parquet file: {exc}")
         return
+    from .writers import RECORD_SCHEMA, from_row
+
+    # newsum's own Parquet (`-o x.parquet`, a run's shards) keeps unknown input fields
+    # as JSON text in `extra`: read them back as the fields they were.
+    ours = table.schema_arrow.equals(RECORD_SCHEMA)
     i = 0
     for batch in table.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
             i += 1
+            if ours:
+                with suppress(ValueError):
+                    row = from_row(row)
             yield _from_row(row, f"{source.name}-{i}", f"{source.location} row {i}", options)
 
 

@@ -1,20 +1,23 @@
 """The batch job: clean → summarize → translate (→ eval), in shards, atomic, resumable.
 
-Layout of OUTDIR:
+OUTDIR (see pipeline.jobdir for how it is kept safe):
 
     shards/part-00000.jsonl   one file per `shard_size` input records, written under a
                               temporary name and renamed when complete
-    manifest.json             config, models and revisions, versions, times, counts,
-                              completed shards (rewritten atomically after each shard)
+    parquet/part-00000.parquet  the same records with --format parquet (one typed schema)
+    manifest.json             the job (inputs, models, settings), versions, times, counts,
+                              and each complete shard's records, size and SHA-256
     errors.jsonl              every record that ended `error`: id, stage, reason
-    .cache/part-00000.jsonl   model outputs of the shard in progress, one line per
-                              record as soon as its batch is done (deleted with the shard)
+    .cache/part-00000.jsonl   model outputs of the shard in progress, saved after every
+                              model batch (deleted once the shard is complete)
 
 Resuming after any interruption (Ctrl-C, kill -9, power loss) redoes only what is
-missing: complete shards are kept when the run's fingerprint matches, and inside the
-interrupted shard every record whose cache key (cleaned text + models, revisions and
-generation settings) is in the cache is not generated again. Cleaning always runs over
-the whole input (it is cheap), so near-duplicate flags are the same as in one pass.
+missing: the job must be the same one (inputs, models, settings: otherwise it is refused
+with the differences named), every complete shard is checked against its checksum and
+redone if it does not match, and inside an interrupted shard every model batch in the
+cache is not generated again. Cleaning always runs over the whole input (it is cheap),
+so near-duplicate flags are the same as in one pass, and each complete shard's cleaned
+records are checked against the digest the manifest holds for them.
 """
 
 from __future__ import annotations
@@ -23,9 +26,7 @@ import hashlib
 import json
 import os
 import shlex
-import shutil
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
@@ -37,15 +38,45 @@ from typing import Any
 from . import __version__
 from .clean import CleanOptions, build_steps
 from .errors import NewsumError
-from .readers import ReadOptions, read_inputs
+from .jobdir import (
+    CACHE_DIR,
+    ERRORS,
+    MANIFEST,
+    PARQUET_DIR,
+    SHARD_DIR,
+    OutDir,
+    atomic_write,
+    differences,
+    digest,
+    now,
+    owns,
+    read_json,
+    shard_name,
+    verify_shard,
+    write_json,
+)
+from .readers import ReadOptions, Source, read_sources, resolve
 from .record import ERROR, FIELD_NAMES, STATUSES, Record
+from .schema import check
 from .step import Step, chain
 from .writers import dumps
 
-SHARD_DIR = "shards"
-CACHE_DIR = ".cache"
-MANIFEST = "manifest.json"
-ERRORS = "errors.jsonl"
+FORMATS = ("jsonl", "parquet")
+EXECUTORS = ("local", "ray")
+
+__all__ = [
+    "CACHE_DIR",
+    "ERRORS",
+    "MANIFEST",
+    "PARQUET_DIR",
+    "SHARD_DIR",
+    "RunOptions",
+    "merge",
+    "run",
+]
+
+# Fields the model stages add: what the cache keeps and restores.
+MODEL_FIELDS = ("summary", "chunks", "summary_en", "text_en", "warnings", "status", "reason")
 # Fields the model stages add: what the cache keeps and restores.
 MODEL_FIELDS = ("summary", "chunks", "summary_en", "text_en", "warnings", "status", "reason")
 
@@ -61,14 +92,21 @@ class RunOptions:
     translator: str | None = None  # None: the preset's; "" for none
     fields: tuple[str, ...] = ("summary",)
     references: str | None = None
-    format: str = "jsonl"
-    shard_size: int = 1000
+    format: str = field(default="jsonl", metadata={"choices": FORMATS})
+    shard_size: int = field(default=1000, metadata={"min": 1})
     shard: str | None = None  # "I/N": only the I-th of N slices (0-based)
-    executor: str = "local"
+    executor: str = field(default="local", metadata={"choices": EXECUTORS})
     ray_address: str | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
     clean: CleanOptions = field(default_factory=CleanOptions)
     generation: Any = None  # models.options.GenerationOptions (imported lazily)
+
+    def __post_init__(self) -> None:
+        check(self)
+        unknown = set(self.fields) - {"summary", "text"}
+        if not self.fields or unknown:
+            raise NewsumError(f"fields takes summary and/or text, not {', '.join(self.fields)!r}")
+        self.shard_slice()
 
     def shard_slice(self) -> tuple[int, int] | None:
         if not self.shard:
@@ -112,6 +150,19 @@ class Models:
     info: dict[str, Any]
     fingerprint: str
     notices: list[str] = field(default_factory=list)
+
+    def engines(self) -> list:
+        """The generation engines of the neural stages, in stage order."""
+        from models.engine import Engine
+
+        found = (
+            getattr(step, name, None) for step in self.steps for name in ("summarizer", "engine")
+        )
+        return [engine for engine in found if isinstance(engine, Engine)]
+
+    def planner(self):
+        """The engine whose batches cut a shard into units of work (None: no neural stage)."""
+        return next(iter(self.engines()), None)
 
 
 def load_models(options: RunOptions) -> Models:
@@ -203,38 +254,100 @@ def record_key(record: Record, fingerprint: str) -> str:
     return _hash(f"{fingerprint}\0{record.text}")
 
 
-# ---- the output folder ---------------------------------------------------------------------
+def job_identity(options: RunOptions, sources: list[Source], models: Models) -> dict[str, Any]:
+    """Everything that decides the shard files. A resumed run must have the same: a job
+    whose inputs, models or settings changed is refused instead of mixed."""
+    clean = {k: _plain(v) for k, v in asdict(options.clean).items() if k != "rules_files"}
+    # Rules files by content: an edited rules file cleans differently.
+    clean["rules_files"] = [_file_identity(Path(path)) for path in options.clean.rules_files]
+    generation = dict(models.info.get("generation", {}))
+    for safety in ("allow_pickle", "trust_remote_code"):  # permissions, not settings
+        generation.pop(safety, None)
+    inputs = {}  # keyed by position and name, so that a changed input is named
+    for n, source in enumerate(sources, 1):
+        identity = source.identity()
+        inputs[f"{n}: {identity.pop('input')}"] = identity
+    return {
+        "inputs": inputs,
+        "read": {k: _plain(v) for k, v in asdict(options.read).items()},
+        "clean": clean,
+        "shard_size": options.shard_size,
+        "format": options.format,
+        "fields": list(options.fields),
+        "models": {k: v for k, v in models.info.items() if k != "generation"},
+        "generation": generation,
+    }
+
+
+def _file_identity(path: Path) -> dict[str, Any]:
+    try:
+        return {"path": str(path.resolve()), **digest(path.read_bytes())}
+    except OSError as exc:
+        raise NewsumError(f"cannot read {path}: {exc.strerror}") from None
+
+
+# ---- the manifest --------------------------------------------------------------------------
 
 
 class Manifest:
-    """manifest.json: written whole to a temporary file and renamed, after every shard."""
+    """manifest.json: the job and its complete shards, rewritten atomically after each."""
 
     def __init__(self, path: Path, data: dict[str, Any]) -> None:
         self.path = path
         self.data = data
 
-    @classmethod
-    def start(cls, outdir: Path, name: str, options: RunOptions, models: Models, resume: bool):
-        path = outdir / name
-        previous = json.loads(path.read_text(encoding="utf-8")) if resume and path.exists() else {}
-        config = options.as_config()
-        # What decides the shard files: models and settings, cleaning, reading, sharding.
-        fingerprint = _hash(
-            json.dumps(
-                [models.fingerprint, config["clean"], config["read"], options.shard_size],
-                sort_keys=True,
-            )
-        )
+    @property
+    def shards(self) -> dict[str, Any]:
+        return self.data["shards"]
 
-        shards = previous.get("shards", {}) if previous.get("fingerprint") == fingerprint else {}
+    @classmethod
+    def start(cls, folder: OutDir, options: RunOptions, models: Models, job: dict, resume: bool):
+        """A new manifest, or with --resume the earlier one's verified shards.
+
+        An earlier manifest for another job is refused with the differences; one that is
+        damaged is set aside and its shards are redone; a shard whose file is missing,
+        truncated or altered is redone. Each of these is said in `folder.notices`."""
+        previous: dict[str, Any] = {}
+        if resume and not folder.manifest.exists() and any(folder.path.glob("shards/part-*")):
+            folder.notices.append(f"{folder.manifest.name} is missing: every shard is redone")
+        if resume and folder.manifest.exists():
+            data, problem = read_json(folder.manifest)
+            if problem is None and not _looks_like_manifest(data):
+                problem = "not a manifest of this version of newsum"
+            if problem:
+                aside = folder.manifest.with_name(f"{folder.manifest.name}.damaged")
+                os.replace(folder.manifest, aside)
+                folder.notices.append(
+                    f"{folder.manifest.name} was {problem}: kept as {aside.name}; every shard "
+                    "is redone"
+                )
+            else:
+                previous = data
+        if previous:
+            changed = differences(previous["job"], job)
+            if changed:
+                raise NewsumError(
+                    f"{folder.path} holds a run of another job; --resume finishes only the "
+                    f"same job. What changed: {'; '.join(changed[:12])}"
+                    f"{f' (and {len(changed) - 12} more)' if len(changed) > 12 else ''}. "
+                    "Start again with --overwrite, or use another -o folder."
+                )
+        shards = {}
+        for name, entry in sorted(previous.get("shards", {}).items()):
+            problem = verify_shard(folder, name, entry, options.format)
+            if problem:
+                folder.notices.append(f"shard {name}: {problem}: redoing it")
+            else:
+                shards[name] = entry
         data = {
             "newsum": __version__,
             "status": "running",
-            "started": previous.get("started") or _now(),
-            "resumed": [*previous.get("resumed", []), _now()] if previous else [],
+            "started": previous.get("started") or now(),
+            "resumed": [*previous.get("resumed", []), now()] if previous else [],
             "ended": None,
-            "fingerprint": fingerprint,
-            "config": config,
+            "fingerprint": _hash(json.dumps(job, sort_keys=True)),
+            "job": job,
+            "config": options.as_config(),
             "models": models.info,
             "libraries": _libraries(),
             "shard_size": options.shard_size,
@@ -242,31 +355,32 @@ class Manifest:
             "counts": {},
             "shards": shards,
         }
-        return cls(path, data)
+        return cls(folder.manifest, data)
 
-    def done(self, shard: str) -> bool:
-        return shard in self.data["shards"]
-
-    def complete(self, shard: str, counts: Counter) -> None:
-        self.data["shards"][shard] = {"records": sum(counts.values()), "counts": dict(counts)}
+    def complete(self, name: str, entry: dict[str, Any]) -> None:
+        self.shards[name] = entry
         self.save()
 
     def finish(self, status: str) -> None:
         totals: Counter[str] = Counter()
-        for shard in self.data["shards"].values():
+        for shard in self.shards.values():
             totals.update(shard["counts"])
         self.data["counts"] = {s: totals[s] for s in STATUSES}
         self.data["status"] = status
-        self.data["ended"] = _now()
+        self.data["ended"] = now()
         self.save()
 
     def save(self) -> None:
-        self.data["shards"] = dict(sorted(self.data["shards"].items()))
-        _atomic_write(self.path, json.dumps(self.data, ensure_ascii=False, indent=2) + "\n")
+        self.data["shards"] = dict(sorted(self.shards.items()))
+        write_json(self.path, self.data)
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+def _looks_like_manifest(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("job"), dict)
+        and isinstance(data.get("shards"), dict)
+    )
 
 
 def _libraries() -> dict[str, str]:
@@ -279,49 +393,17 @@ def _libraries() -> dict[str, str]:
     return out
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def prepare_outdir(outdir: Path, resume: bool, overwrite: bool) -> None:
-    """A new or empty folder; with --resume an earlier run's; with --overwrite, cleared."""
-    if outdir.exists() and not outdir.is_dir():
-        raise NewsumError(f"{outdir} exists and is not a folder")
-    busy = outdir.exists() and any(outdir.iterdir())
-    if busy and overwrite:
-        for name in (SHARD_DIR, CACHE_DIR):
-            shutil.rmtree(outdir / name, ignore_errors=True)
-        for path in outdir.glob("manifest*.json"):
-            path.unlink()
-        (outdir / ERRORS).unlink(missing_ok=True)
-    elif busy and not resume:
-        raise NewsumError(
-            f"{outdir} is not empty. Pass --resume to finish the run that wrote it, or "
-            "--overwrite to start again from nothing."
-        )
-    (outdir / SHARD_DIR).mkdir(parents=True, exist_ok=True)
-    (outdir / CACHE_DIR).mkdir(exist_ok=True)
-
-
-def manifest_file(selected: tuple[int, int] | None) -> str:
-    """manifest.json, or manifest-I-of-N.json for one slice of a job array."""
-    return f"manifest-{selected[0]:05d}-of-{selected[1]:05d}.json" if selected else MANIFEST
-
-
-def shard_name(index: int) -> str:
-    return f"part-{index:05d}"
-
-
 # ---- running -------------------------------------------------------------------------------
 
 
 class Interrupted(NewsumError):
     exit_code = 130
+
+
+class Unverified(NewsumError):
+    """The run went to its end, but its output does not hold every record exactly once."""
+
+    exit_code = 1
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
@@ -331,49 +413,111 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 
 
 def run(options: RunOptions, resume: bool = False, overwrite: bool = False, progress=None) -> dict:
-    """Run the job; returns the manifest data. `progress(stage, n)` is told what got done."""
-    outdir = Path(options.output)
+    """Run the job; returns the manifest data. `progress(stage, n)` is told what got done.
+
+    Everything that can fail on the user's input (the folder, the inputs, the models) is
+    checked before the folder is touched."""
     selected = options.shard_slice()
-    if options.format not in ("jsonl", "parquet"):
-        raise NewsumError(f"--format must be jsonl or parquet, not {options.format!r}")
-    prepare_outdir(outdir, resume, overwrite)
+    folder = OutDir(Path(options.output), selected)
+    folder.check(resume, overwrite)
+    sources = resolve(options.inputs)
     models = load_models(options)
-    manifest_name = manifest_file(selected)
-    manifest = Manifest.start(outdir, manifest_name, options, models, resume)
-    manifest.data["notices"] = models.notices
-    manifest.save()
+    job = job_identity(options, sources, models)
+    with folder.open():
+        if overwrite:
+            folder.clear()
+        folder.tidy()
+        manifest = Manifest.start(folder, options, models, job, resume)
+        folder.notices[:0] = models.notices
+        manifest.data["notices"] = folder.notices  # the same list: later notices saved too
+        manifest.save()
+        executor = _executor(options, models)
+        try:
+            totals = _run_shards(folder, options, sources, models, manifest, executor, progress)
+        except KeyboardInterrupt:
+            manifest.finish("interrupted")
+            raise Interrupted(
+                f"interrupted: {len(manifest.shards)} shards complete in {folder.path}. "
+                f"Finish the run with: {_resume_command()}"
+            ) from None
+        finally:
+            executor.close()
+        _finish(folder, manifest, totals, options)
+    return manifest.data
+
+
+def _run_shards(folder, options, sources, models, manifest, executor, progress) -> tuple[int, int]:
+    """Clean the whole input and generate the shards this run owns; (shards, records)."""
     report = progress or (lambda stage, n: None)
-    cleaned = chain(read_inputs(options.inputs, options.read), build_steps(options.clean))
-    executor = _executor(options, models)
-    total = 0
-    try:
-        for index, records in enumerate(batched(cleaned, options.shard_size)):
-            total = index + 1
-            report("cleaned", len(records))
-            name = shard_name(index)
-            if (selected and index % selected[1] != selected[0]) or manifest.done(name):
-                continue
-            counts = executor.process_shard(outdir, name, records, models.fingerprint, report)
-            write_shard(outdir, name, records, options.format)
-            (outdir / CACHE_DIR / f"{name}.jsonl").unlink(missing_ok=True)
-            manifest.complete(name, counts)
-    except KeyboardInterrupt:
-        manifest.finish("interrupted")
-        raise Interrupted(
-            f"interrupted: {len(manifest.data['shards'])} shards complete in {outdir}. "
-            f"Finish the run with: {_resume_command()}"
-        ) from None
-    finally:
-        executor.close()
-    manifest.data["total_shards"] = total
+    selected = folder.selected
+    cleaned = chain(read_sources(sources, options.read), build_steps(options.clean))
+    shards = records_read = 0
+    for index, records in enumerate(batched(cleaned, options.shard_size)):
+        shards, records_read = index + 1, records_read + len(records)
+        report("cleaned", len(records))
+        if not owns(selected, index):
+            continue
+        name = shard_name(index)
+        source = _source_digest(records)
+        entry = manifest.shards.get(name)
+        if entry is not None:
+            if entry.get("source") != source:
+                raise NewsumError(
+                    f"the input is not what it was when shard {name} was made: its records "
+                    "now clean to something else (an edited input, or standard input that "
+                    "differs). Start again with --overwrite, or use another -o folder."
+                )
+            report("generated", len(records))
+            continue
+        counts = executor.process_shard(folder, name, records, models.fingerprint, report)
+        entry = write_shard(folder, name, records, options.format)
+        manifest.complete(name, {"records": len(records), "counts": dict(counts),
+                                 "source": source, **entry})  # fmt: skip
+        folder.cache(name).unlink(missing_ok=True)
+    return shards, records_read
+
+
+def _source_digest(records: list[Record]) -> str:
+    """Digest of a shard's cleaned records, before any model ran: what it was made from."""
+    sha = hashlib.sha256()
+    for record in records:
+        sha.update(dumps(record).encode())
+        sha.update(b"\n")
+    return sha.hexdigest()
+
+
+def _finish(folder: OutDir, manifest: Manifest, totals: tuple[int, int], options) -> None:
+    """Check the whole output once more, then mark the run complete (or not)."""
+    shards, records = totals
+    selected = folder.selected
+    if selected is None:
+        folder.prune(shards)
+    problems = []
+    expected = [shard_name(i) for i in range(shards) if owns(selected, i)]
+    for name in expected:
+        entry = manifest.shards.get(name)
+        problem = (
+            "never written" if entry is None else verify_shard(folder, name, entry, options.format)
+        )
+        if problem:
+            problems.append(f"{name}: {problem}")
+    written = sum(manifest.shards[name]["records"] for name in expected if name in manifest.shards)
+    if selected is None and not problems and written != records:
+        problems.append(f"the shards hold {written:,} records, the input {records:,}")
+    manifest.data.update(total_shards=shards, total_records=records)
     with suppress(OSError):  # left when other slices of a job array are still running
-        (outdir / CACHE_DIR).rmdir()
-    write_errors(outdir)
+        (folder / CACHE_DIR).rmdir()
+    write_errors(folder)
+    if problems:
+        manifest.finish("unverified")
+        raise Unverified(
+            f"the run ended but its output failed the final check: {'; '.join(problems[:10])}. "
+            f"Rerun with --resume to redo those shards: {_resume_command()}"
+        )
     manifest.finish("complete")
     if options.references and not selected:
-        manifest.data["report"] = evaluate_run(outdir, options.references)
+        manifest.data["report"] = evaluate_run(folder.path, options.references)
         manifest.save()
-    return manifest.data
 
 
 def evaluate_run(outdir: Path, references: str) -> list[str]:
@@ -390,6 +534,7 @@ def evaluate_run(outdir: Path, references: str) -> list[str]:
 
 def _resume_command() -> str:
     argv = ["newsum", *sys.argv[1:]]
+    argv = [arg for arg in argv if arg != "--overwrite"]
     if "--resume" not in argv:
         argv.append("--resume")
     return shlex.join(argv)
@@ -400,31 +545,103 @@ def _executor(options: RunOptions, models: Models):
         from .ray_executor import RayExecutor
 
         return RayExecutor(options, models)
-    if options.executor != "local":
-        raise NewsumError(f"--executor must be local or ray, not {options.executor!r}")
     return LocalExecutor(models)
 
 
-class LocalExecutor:
-    """Model stages in this process, batch by batch, each batch's outputs cached at once."""
+# ---- model work and its cache --------------------------------------------------------------
 
-    batch_size = 256
+# Records planned together: the engine sorts them by length before it cuts its batches.
+WINDOW = 256
+
+
+def work_units(records: list[Record], models: Models) -> Iterator[list[Record]]:
+    """The `ok` records of a shard, in groups that are each one model batch.
+
+    Units are planned over windows of the shard alone, so a resumed run plans the same
+    units, and regenerating a unit gives the same bytes as the first time."""
+    engine = models.planner()
+    for window in batched([r for r in records if r.ok], WINDOW):
+        if engine is None:
+            yield window
+            continue
+        for group in engine.plan([r.text for r in window]):
+            yield [window[i] for i in sorted(group)]
+
+
+class ShardCache:
+    """.cache/part-N.jsonl: the model outputs of a shard in progress, one JSON line a record,
+    appended and fsync'ed after every unit of work.
+
+    A line that a crash or a power loss cut (even inside a UTF-8 character) is dropped, and
+    its unit is generated again; `damaged` counts such lines."""
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.entries: dict[str, dict] = {}
+        self.damaged = 0
+        if path.exists():
+            for line in path.read_bytes().splitlines():
+                try:
+                    entry = json.loads(line.decode("utf-8"))
+                    self.entries[entry.pop("key")] = entry
+                except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+                    self.damaged += 1
+        self.sink = None
+
+    def restore(self, unit: list[Record]) -> bool:
+        """Fill a unit's model outputs from the cache: True when all of them are there."""
+        entries = [self.entries.get(record_key(r, self.fingerprint)) for r in unit]
+        if any(entry is None for entry in entries):
+            return False
+        for record, entry in zip(unit, entries, strict=True):
+            for name, value in entry.items():
+                if name in FIELD_NAMES:
+                    setattr(record, name, value)
+        return True
+
+    def save(self, unit: list[Record]) -> None:
+        lines = "".join(cache_line(record, self.fingerprint) + "\n" for record in unit)
+        try:
+            if self.sink is None:
+                self.sink = open(self.path, "ab")  # noqa: SIM115 (closed by close())
+            self.sink.write(lines.encode("utf-8", "backslashreplace"))
+            self.sink.flush()
+            os.fsync(self.sink.fileno())
+        except OSError as exc:
+            from .jobdir import cannot_write
+
+            raise cannot_write(self.path, exc) from None
+
+    def close(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
+            self.sink = None
+
+
+def cache_line(record: Record, fingerprint: str) -> str:
+    data = {"key": record_key(record, fingerprint)}
+    data.update({name: getattr(record, name) for name in MODEL_FIELDS})
+    return json.dumps(data, ensure_ascii=False)
+
+
+class LocalExecutor:
+    """Model stages in this process, a unit (one model batch) at a time, each cached at once."""
 
     def __init__(self, models: Models) -> None:
         self.models = models
 
-    def process_shard(self, outdir, name, records, fingerprint, report) -> Counter:
-        cache_path = outdir / CACHE_DIR / f"{name}.jsonl"
-        cache = load_cache(cache_path)
-        with open(cache_path, "a", encoding="utf-8") as sink:
-            for batch in batched(records, self.batch_size):
-                fresh = [r for r in batch if not restore(r, cache, fingerprint)]
-                self.generate(fresh)
-                for record in fresh:
-                    sink.write(cache_line(record, fingerprint) + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
-                report("generated", len(batch))
+    def process_shard(self, folder: OutDir, name: str, records, fingerprint, report) -> Counter:
+        cache = open_cache(folder, name, fingerprint)
+        report("generated", sum(1 for r in records if not r.ok))
+        try:
+            for unit in work_units(records, self.models):
+                if not cache.restore(unit):
+                    self.generate(unit)
+                    cache.save(unit)
+                report("generated", len(unit))
+        finally:
+            cache.close()
         return Counter(r.status for r in records)
 
     def generate(self, records: list[Record]) -> None:
@@ -435,55 +652,43 @@ class LocalExecutor:
         pass
 
 
-def cache_line(record: Record, fingerprint: str) -> str:
-    data = {"key": record_key(record, fingerprint)}
-    data.update({name: getattr(record, name) for name in MODEL_FIELDS})
-    return json.dumps(data, ensure_ascii=False)
-
-
-def load_cache(cache_path: Path) -> dict[str, dict]:
-    """Model outputs already computed for this shard (a torn last line is ignored)."""
-    cache: dict[str, dict] = {}
-    if cache_path.exists():
-        for line in cache_path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # the line a kill cut short
-            cache[entry.pop("key")] = entry
+def open_cache(folder: OutDir, name: str, fingerprint: str) -> ShardCache:
+    cache = ShardCache(folder.cache(name), fingerprint)
+    if cache.damaged:
+        folder.notices.append(
+            f"shard {name}: dropped {cache.damaged} damaged line(s) of its cache (cut by a "
+            "crash); their records are generated again"
+        )
     return cache
 
 
-def restore(record: Record, cache: dict[str, dict], fingerprint: str) -> bool:
-    """Fill a record's model outputs from the cache; False when it must be generated."""
-    if not record.ok:
-        return True  # nothing for the models to do
-    entry = cache.get(record_key(record, fingerprint))
-    if entry is None:
-        return False
-    for name, value in entry.items():
-        if name in FIELD_NAMES:
-            setattr(record, name, value)
-    return True
+# ---- shard files ---------------------------------------------------------------------------
 
 
-def write_shard(outdir: Path, name: str, records: list[Record], fmt: str) -> None:
-    path = outdir / SHARD_DIR / f"{name}.jsonl"
-    _atomic_write(path, "".join(dumps(r) + "\n" for r in records))
+def write_shard(folder: OutDir, name: str, records: list[Record], fmt: str) -> dict[str, Any]:
+    """Write a shard's JSONL (and Parquet) atomically; their sizes and checksums."""
+    data = "".join(dumps(r) + "\n" for r in records).encode("utf-8")
+    entry = atomic_write(folder.shard(name), data)
     if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        from .jobdir import file_digest
+        from .writers import write_parquet
 
-        table = pa.Table.from_pylist([json.loads(dumps(r)) for r in records])
-        tmp = path.with_name(f".{name}.parquet.tmp")
-        pq.write_table(table, tmp)
-        os.replace(tmp, path.with_suffix(".parquet"))
+        path = folder.parquet(name)
+        try:
+            path.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            from .jobdir import cannot_write
+
+            raise cannot_write(path.parent, exc) from None
+        write_parquet(records, path)
+        entry["parquet"] = file_digest(path)
+    return entry
 
 
-def write_errors(outdir: Path) -> None:
+def write_errors(folder: OutDir) -> None:
     """errors.jsonl from the shards: one line per `error` record, with its stage."""
     lines = []
-    for path in sorted((outdir / SHARD_DIR).glob("part-*.jsonl")):
+    for path in sorted((folder / SHARD_DIR).glob("part-*.jsonl")):
         with open(path, encoding="utf-8") as f:
             for line in f:
                 record = json.loads(line)
@@ -491,7 +696,7 @@ def write_errors(outdir: Path) -> None:
                     reason = record.get("reason", "")
                     lines.append(json.dumps({"id": record["id"], "stage": _stage(reason),
                                              "reason": reason}, ensure_ascii=False))  # fmt: skip
-    _atomic_write(outdir / ERRORS, "".join(line + "\n" for line in lines))
+    atomic_write(folder / ERRORS, "".join(line + "\n" for line in lines).encode("utf-8"))
 
 
 _STAGES = ("check", "normalize", "title", "byline", "boilerplate", "lang", "dedup",
@@ -503,38 +708,70 @@ def _stage(reason: str) -> str:
     return head if head in _STAGES else "input"  # reader and check reasons have no prefix
 
 
+# ---- merging the slices of a job array -----------------------------------------------------
+
+
 def merge(outdir: Path, references: str | None = None) -> dict[str, Any]:
     """Join the runs of `--shard I/N` that wrote into `outdir` into one manifest.
 
-    Every slice must have completed, with the same configuration; the shard files are
-    already in place (each slice wrote its own), so this checks and joins manifests.
-    """
+    Every slice must have completed the same job, and every shard file must match the
+    checksum its slice recorded; a shard that does not is named with the slice to rerun
+    with --resume (merge has no models to redo it)."""
+    folder = OutDir(outdir)
+    if not folder.is_newsum():
+        raise NewsumError(f"{outdir} was not written by `newsum run --shard I/N`: nothing to merge")
+    with folder.open():
+        return _merge(folder, references)
+
+
+def _merge(folder: OutDir, references: str | None) -> dict[str, Any]:
+    outdir = folder.path
     paths = sorted(outdir.glob("manifest-*-of-*.json"))
     if not paths:
         raise NewsumError(f"no manifest-I-of-N.json in {outdir}: nothing to merge")
-    parts = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
-    slices = {part["shard"] for part in parts}
+    parts, problems = [], []
+    for path in paths:
+        data, problem = read_json(path)
+        if problem is None and not (_looks_like_manifest(data) and data.get("shard")):
+            problem = "not a slice manifest of this version of newsum"
+        if problem:
+            problems.append(f"{path.name} is {problem} (rerun that slice with --resume)")
+        else:
+            parts.append(data)
+    if problems:
+        raise NewsumError(f"cannot merge {outdir}: " + "; ".join(problems))
     count = int(parts[0]["shard"].split("/")[1])
+    slices = {part["shard"] for part in parts}
     expected = {f"{i}/{count}" for i in range(count)}
-    problems = []
     if slices != expected:
         problems.append(f"slices missing: {', '.join(sorted(expected - slices)) or '-'}")
     if len({part["fingerprint"] for part in parts}) > 1:
         problems.append("the slices ran with different configurations")
-    unfinished = [
-        p.name for p, part in zip(paths, parts, strict=True) if part["status"] != "complete"
-    ]
+    unfinished = [part["shard"] for part in parts if part["status"] != "complete"]
     if unfinished:
         problems.append(f"unfinished: {', '.join(unfinished)} (rerun those with --resume)")
+    if problems:
+        raise NewsumError(f"cannot merge {outdir}: " + "; ".join(problems))
+    fmt = parts[0]["job"]["format"]
     shards: dict[str, Any] = {}
+    bad = []
     for part in parts:
-        shards.update(part["shards"])
+        for name, entry in part["shards"].items():
+            problem = verify_shard(folder, name, entry, fmt)
+            if problem:
+                bad.append(f"{name}: {problem} (rerun slice {part['shard']} with --resume)")
+            shards[name] = entry
     total = max(part.get("total_shards", 0) for part in parts)
     absent = [shard_name(i) for i in range(total) if shard_name(i) not in shards]
     if absent:
-        problems.append(f"shards missing: {', '.join(absent[:10])}")
-    if problems:
-        raise NewsumError(f"cannot merge {outdir}: " + "; ".join(problems))
+        bad.append(f"shards missing from every slice: {', '.join(absent[:10])}")
+    records = sum(entry["records"] for entry in shards.values())
+    expected_records = max(part.get("total_records", 0) for part in parts)
+    if not bad and records != expected_records:
+        bad.append(f"the shards hold {records:,} records, the input {expected_records:,}")
+    if bad:
+        raise Unverified(f"cannot merge {outdir}, its shards failed the check: " + "; ".join(bad))
+    folder.prune(total)
     merged = dict(parts[0])
     merged.update(
         shard=None,
@@ -543,7 +780,7 @@ def merge(outdir: Path, references: str | None = None) -> dict[str, Any]:
         started=min(part["started"] for part in parts),
     )
     manifest = Manifest(outdir / MANIFEST, merged)
-    write_errors(outdir)
+    write_errors(folder)
     manifest.finish("complete")
     manifest.data["ended"] = max(part["ended"] for part in parts)
     if references:

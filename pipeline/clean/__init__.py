@@ -17,10 +17,11 @@ section rules cut (the repeated title and the byline after "Et vous ?" in forum 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..record import SKIPPED, Record
+from ..schema import check
 from ..step import Step, chain
 from .boilerplate import RemoveBoilerplate, Rules
 from .dedup import FlagNearDuplicates
@@ -35,9 +36,12 @@ class CleanOptions:
 
     rules_files: tuple[Path, ...] = ()
     keep_boilerplate: bool = False
-    max_chars: int = 500_000
+    max_chars: int = field(default=500_000, metadata={"min": 1})
     dedup: bool = True
-    dedup_threshold: float = 0.8
+    dedup_threshold: float = field(default=0.8, metadata={"min": 0, "max": 1})
+
+    def __post_init__(self) -> None:
+        check(self)  # flags, config files and library callers alike (pipeline/schema.py)
 
 
 class CheckBody(Step):

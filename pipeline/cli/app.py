@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import NewsumError
+from ..record import OK, STATUSES
 
 
 @dataclass
@@ -47,6 +49,13 @@ class NewsumGroup(TyperGroup):
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except OSError as exc:
+            # A full disk, a read-only folder, a file that went away: the system's words
+            # and the path say what to fix; a traceback would not.
+            if session.debug:
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}", 2)
         except Exception as exc:
             if session.debug:
                 raise
@@ -73,6 +82,14 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"newsum {__version__}")
+        raise typer.Exit()
+
+
 app = typer.Typer(
     name="newsum",
     cls=NewsumGroup,
@@ -83,6 +100,26 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """French news articles → clean text, French summaries, English translations, scores."""
+
+
+Output = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output file, its format from its name: .jsonl or .ndjson (.gz to compress), "
+        ".parquet; or '-' for JSONL on stdout.",
+    ),
+]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress display and no final tally.")
 ]
@@ -129,3 +166,17 @@ def report(line: str) -> None:
     """The final one-line tally, on stderr so stdout stays clean for data."""
     if not session.quiet:
         typer.echo(line, err=True)
+
+
+def finish(counts: Mapping[str, int]) -> None:
+    """Print the `N ok, N skipped, N error` tally; exit 1 when no record came out ok.
+
+    A command that read nothing, or whose every record was skipped or failed, completed
+    but produced nothing usable: scripts must not take that for success.
+    """
+    report(", ".join(f"{counts.get(status, 0)} {status}" for status in STATUSES))
+    if not counts.get(OK, 0):
+        total = sum(counts.values())
+        why = "no record was read" if not total else f"none of the {total} records is ok"
+        typer.echo(f"newsum: {why}; see `status` and `reason` in the output", err=True)
+        raise typer.Exit(1)

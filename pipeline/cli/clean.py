@@ -1,4 +1,4 @@
-"""`newsum clean`: read any inputs, clean them, write JSONL."""
+"""`newsum clean`: read any inputs, clean them, write JSONL or Parquet."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import Debug, Quiet, app, report, start
+from .app import Debug, Output, Quiet, app, finish, start
 
 Inputs = Annotated[
     list[str],
@@ -18,7 +18,6 @@ Inputs = Annotated[
         show_default=False,
     ),
 ]
-Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file, or '-'.")]
 TextField = Annotated[str, typer.Option(help="Input column holding the article text.")]
 IdField = Annotated[str, typer.Option(help="Input column holding the article id.")]
 TitleField = Annotated[str, typer.Option(help="Input column holding the title.")]
@@ -64,7 +63,9 @@ def clean(
     from ..clean import clean as clean_records
     from ..progress import progress_enabled, track
     from ..readers import ReadOptions, read_inputs
-    from ..writers import write_jsonl
+    from ..writers import output_format, write_records
+
+    output_format(output)  # a wrong output name fails before any input is read
 
     read_options = ReadOptions(text_field, id_field, title_field, keep_html)
     options = CleanOptions(
@@ -75,5 +76,4 @@ def clean(
         dedup_threshold=dedup_threshold,
     )
     records = clean_records(read_inputs(inputs, read_options), options)
-    tally = write_jsonl(track(records, "cleaning", progress_enabled(quiet)), output)
-    report(tally.line())
+    finish(write_records(track(records, "cleaning", progress_enabled(quiet)), output))

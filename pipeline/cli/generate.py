@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .app import Debug, Quiet, app, report, start
+from .app import Debug, Output, Quiet, app, finish, start
 from .genopts import (
     AllowPickle,
     Backend,
@@ -26,7 +26,6 @@ from .genopts import (
 )
 
 Input = Annotated[str, typer.Argument(help="Cleaned articles (JSONL from `newsum clean`), or '-'.")]
-Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file, or '-'.")]
 Model = Annotated[
     str,
     typer.Option("--model", "-m", help="Hub id, local folder, or lead-N / textrank."),
@@ -57,6 +56,7 @@ def summarize(
 ) -> None:
     """Add `summary` (in the article's language) and `chunks` to each record."""
     start(quiet, debug)
+    _check_output(output)
     options = generation_options(locals())
     from models.load import Loaded, load_summarizer
     from models.summarize import Summarize
@@ -98,6 +98,7 @@ def translate(
 ) -> None:
     """Add `summary_en` (and `text_en` with --fields summary,text) to each record."""
     start(quiet, debug)
+    _check_output(output)
     options = generation_options(locals())
     from models.load import load_model
     from models.translate import TARGETS, Translate
@@ -124,11 +125,17 @@ def _show(settings: dict, verbose: bool) -> None:
             typer.echo(f"{key:>22}: {value}", err=True)
 
 
+def _check_output(output: str) -> None:
+    """Refuse an output name of no known format before a model is loaded."""
+    from ..writers import output_format
+
+    output_format(output)
+
+
 def _run(input: str, output: str, step, description: str, quiet: bool) -> None:
     from ..progress import progress_enabled, track
     from ..readers import read_inputs
-    from ..writers import write_jsonl
+    from ..writers import write_records
 
     records = step(read_inputs([input]))
-    tally = write_jsonl(track(records, description, progress_enabled(quiet)), output)
-    report(tally.line())
+    finish(write_records(track(records, description, progress_enabled(quiet)), output))

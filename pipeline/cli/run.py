@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import NewsumError
-from .app import Debug, Quiet, app, report, start
+from .app import Debug, Quiet, app, finish, report, start
 from .genopts import (
     Backend,
     BatchTokens,
@@ -154,18 +154,17 @@ def run(
         raise NewsumError("no input given: pass INPUT... or `inputs` in --config")
     if resume and overwrite:
         raise NewsumError("--resume and --overwrite contradict each other: choose one")
-    from ..run import manifest_file
+    from ..jobdir import manifest_file
     from ..run import run as run_job
 
     with _progress(quiet, options) as progress:
         manifest = run_job(options, resume=resume, overwrite=overwrite, progress=progress)
     for notice in manifest.get("notices", []):
         typer.echo(f"newsum: note: {notice}", err=True)
-    counts = manifest["counts"]
-    report(f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} error")
     report(f"manifest: {Path(options.output) / manifest_file(options.shard_slice())}")
     if manifest.get("report"):
         report(f"report: {Path(options.output) / manifest['report'][-1]}")
+    finish(manifest["counts"])
 
 
 _NOT_OPTIONS = {"ctx", "config", "print_config", "resume", "overwrite", "quiet", "debug"}
@@ -183,9 +182,8 @@ def merge(
     from ..run import merge as merge_runs
 
     manifest = merge_runs(outdir, references)
-    counts = manifest["counts"]
-    report(f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['error']} error")
     report(f"manifest: {outdir / 'manifest.json'}")
+    finish(manifest["counts"])
 
 
 # ---- configuration -------------------------------------------------------------------------
@@ -204,6 +202,9 @@ def build_options(config: Path | None, given: dict[str, Any]):
         data = _read_toml(config)
     sections = {"read": ReadOptions, "clean": CleanOptions, "generation": GenerationOptions}
     valid = {f.name for f in fields(RunOptions)} - set(sections)
+    for name in sections:
+        if not isinstance(data.get(name, {}), dict):
+            raise NewsumError(f"bad configuration in {config}: [{name}] must be a table")
     merged: dict[str, dict[str, Any]] = {name: dict(data.pop(name, {})) for name in sections}
     top = dict(data)
     unknown = set(top) - valid
@@ -225,17 +226,19 @@ def build_options(config: Path | None, given: dict[str, Any]):
     for key in ("inputs", "fields"):
         if isinstance(top.get(key), str):
             top[key] = [x.strip() for x in top[key].split(",") if x.strip()]
+    built = {name: _build(cls, merged[name], name, config) for name, cls in sections.items()}
+    return _build(RunOptions, {**top, **built}, None, config)
+
+
+def _build(cls, values: dict[str, Any], section: str | None, config: Path | None):
+    """One options object; a bad value is refused with its key (one schema for the
+    config file and the flags: the options' own checks)."""
     try:
-        return RunOptions(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in top.items()},
-            read=ReadOptions(**merged["read"]),
-            clean=CleanOptions(**{k: tuple(Path(p) for p in v) if k == "rules_files" else v
-                                  for k, v in merged["clean"].items()}),
-            generation=GenerationOptions(**{k: tuple(v) if isinstance(v, list) else v
-                                            for k, v in merged["generation"].items()}),
-        )  # fmt: skip
-    except TypeError as exc:
-        raise NewsumError(f"bad configuration: {exc}") from None
+        return cls(**values)
+    except (TypeError, NewsumError) as exc:
+        where = f" in {config}" if config else ""
+        key = f"[{section}] " if section else ""
+        raise NewsumError(f"bad configuration{where}: {key}{exc}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -282,7 +285,10 @@ def _progress(quiet: bool, options) -> Iterator:
     from ..readers import read_inputs
 
     # Counting first makes bars and ETAs possible; reading is cheap next to the models.
-    total = sum(1 for _ in read_inputs(options.inputs, options.read))
+    # Standard input can be read only once: no total then.
+    total = (
+        None if "-" in options.inputs else sum(1 for _ in read_inputs(options.inputs, options.read))
+    )
     display = Progress(
         TextColumn("[bold]{task.description:<10}"),
         BarColumn(),

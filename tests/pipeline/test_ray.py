@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from models.options import GenerationOptions
 from pipeline.errors import NewsumError
+from pipeline.jobdir import OutDir
 from pipeline.record import SKIPPED, Record
-from pipeline.run import CACHE_DIR, LocalExecutor, RunOptions, cache_line, load_models
+from pipeline.run import CACHE_DIR, RunOptions, cache_line, load_models
 
 from .test_run import articles, invoke, shard_lines, write_jsonl
 
@@ -41,9 +43,7 @@ def run_both(tmp_path: Path, source: Path, *args: str) -> tuple[Path, Path]:
     return outdirs[0], outdirs[1]
 
 
-def test_ray_writes_what_the_local_executor_writes(tmp_path, tiny_models, monkeypatch):
-    # Windows of 8 records: several model batches a shard, so several rows a dataset.
-    monkeypatch.setattr(LocalExecutor, "batch_size", 8)
+def test_ray_writes_what_the_local_executor_writes(tmp_path, tiny_models):
     rows = [
         *articles(30),
         {"id": "a0003", "text": "Un autre article sous le même identifiant, à sa place."},
@@ -55,7 +55,8 @@ def test_ray_writes_what_the_local_executor_writes(tmp_path, tiny_models, monkey
     marian = tiny_models["marian"]
     local, on_ray = run_both(
         tmp_path, source, "--summarizer", marian, "--translator", marian,
-        "--max-new-tokens", "6", "--max-input-tokens", "64", "--shard-size", "20", "-q",
+        "--max-new-tokens", "6", "--max-input-tokens", "64", "--shard-size", "20",
+        "--max-batch-size", "4", "-q",  # several model batches a shard: several rows a dataset
     )  # fmt: skip
     lines = shard_lines(on_ray)
     assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in rows]
@@ -80,33 +81,55 @@ def test_extractive_summaries_on_ray(tmp_path):
     assert all(json.loads(line)["summary"] for line in shard_lines(on_ray))
 
 
-def test_cached_outputs_are_not_generated_again(tmp_path):
+def test_cached_units_are_not_generated_again(tmp_path):
     options = RunOptions(summarizer="lead-1", translator="", executor="ray")
     models = load_models(options)
     text = "Première phrase de l'article {}. Deuxième phrase."
-    records = [Record(id=f"r{i}", text=text.format(i), lang="fr") for i in range(5)]
-    records.append(Record(id="dup", text="Déjà vu.").mark(SKIPPED, "near-duplicate"))
+
+    def shard():
+        records = [Record(id=f"r{i}", text=text.format(i), lang="fr") for i in range(5)]
+        return [*records, Record(id="dup", text="Déjà vu.").mark(SKIPPED, "near-duplicate")]
+
+    folder = OutDir(tmp_path)
     (tmp_path / CACHE_DIR).mkdir()
-    cached = Record(id="r1", text=records[1].text, summary="Tirée du cache.", chunks=1)
-    cache = tmp_path / CACHE_DIR / "part-00000.jsonl"
-    cache.write_text(cache_line(cached, models.fingerprint) + "\n", encoding="utf-8")
-    reported = []
-    executor = RayExecutor(options, models)
-    try:
-        counts = executor.process_shard(
-            tmp_path, "part-00000", records, models.fingerprint, lambda _, n: reported.append(n)
-        )
-    finally:
-        executor.close()
-    assert ray.is_initialized()  # the executor did not start this Ray, so leaves it be
-    assert [r.summary for r in records[:3]] == [
-        "Première phrase de l'article 0.",
-        "Tirée du cache.",
-        "Première phrase de l'article 2.",
-    ]
+    cache = folder.cache("part-00000")
+
+    def process(records) -> tuple[Counter, list[int]]:
+        reported: list[int] = []
+        executor = RayExecutor(options, models)
+        try:
+            counts = executor.process_shard(
+                folder, "part-00000", records, models.fingerprint, lambda _, n: reported.append(n)
+            )
+        finally:
+            executor.close()
+        assert ray.is_initialized()  # the executor did not start this Ray, so leaves it be
+        return counts, reported
+
+    # A unit (here the five `ok` records: an extractive model batches nothing) whose
+    # outputs are all in the cache is restored, not generated.
+    records = shard()
+    for record in records[:5]:
+        record.summary, record.chunks = f"Tirée du cache {record.id}.", 1
+    cache.write_text("".join(cache_line(r, models.fingerprint) + "\n" for r in records[:5]))
+    records = shard()
+    counts, reported = process(records)
+    assert [r.summary for r in records[:5]] == [f"Tirée du cache r{i}." for i in range(5)]
     assert records[-1].summary is None and counts == {"ok": 5, "skipped": 1}
     assert sum(reported) == len(records)
-    assert len(cache.read_text(encoding="utf-8").splitlines()) == 5  # 1 restored + 4 generated
+    assert len(cache.read_text(encoding="utf-8").splitlines()) == 5  # nothing appended
+
+    # A unit the cache holds only in part is generated whole, as the first time.
+    cache.write_text(cache.read_text(encoding="utf-8").splitlines()[1] + "\n")
+    records = shard()
+    counts, reported = process(records)
+    assert [r.summary for r in records[:3]] == [
+        "Première phrase de l'article 0.",
+        "Première phrase de l'article 1.",
+        "Première phrase de l'article 2.",
+    ]
+    assert sum(reported) == len(records)
+    assert len(cache.read_text(encoding="utf-8").splitlines()) == 6  # 1 left + 5 generated
 
 
 def test_without_ray_the_error_says_what_to_install(tmp_path, monkeypatch):

@@ -127,22 +127,30 @@ def test_config_file_and_flag_precedence(tmp_path):
     assert result.exit_code == 2 and "shard_sise" in result.stderr
 
 
-def test_changing_the_model_does_not_reuse_outputs(tmp_path):
+def test_resuming_another_job_is_refused_with_what_changed(tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", articles(12))
     out = tmp_path / "out"
-    assert (
-        invoke(source, "-o", out, "--summarizer", "lead-3", "--translator", "", "-q").exit_code == 0
-    )
-    lead = [json.loads(line)["summary"] for line in shard_lines(out)]
-    assert (
-        invoke(
-            source, "-o", out, "--summarizer", "lead-1", "--translator", "", "--resume", "-q"
-        ).exit_code
-        == 0
-    )
-    first = [json.loads(line)["summary"] for line in shard_lines(out)]
-    assert first != lead  # a different summarizer: every shard was redone
-    assert all(s.count(".") == 1 for s in first)
+    lead3 = ["--summarizer", "lead-3", "--translator", ""]
+    assert invoke(source, "-o", out, *lead3, "-q").exit_code == 0
+    before = shard_lines(out)
+    changes = {
+        "models.summarizer.id": ["--summarizer", "lead-1", "--translator", ""],
+        "shard_size": [*lead3, "--shard-size", "5"],
+        "clean.dedup": [*lead3, "--no-dedup"],
+        "generation.num_beams": [*lead3, "--num-beams", "2"],
+    }
+    for named, args in changes.items():
+        result = invoke(source, "-o", out, *args, "--resume")
+        assert result.exit_code == 2, named
+        assert "another job" in result.stderr and named in result.stderr
+        assert "--overwrite" in result.stderr
+        assert shard_lines(out) == before  # nothing mixed in
+    # Starting again with the other summarizer redoes everything with it.
+    result = invoke(source, "-o", out, "--summarizer", "lead-1", "--translator", "", "--overwrite")
+    assert result.exit_code == 0, result.output
+    summaries = [json.loads(line)["summary"] for line in shard_lines(out)]
+    assert summaries != [json.loads(line)["summary"] for line in before]
+    assert all(s.count(".") == 1 for s in summaries)
 
 
 def test_shards_of_a_job_array_merge_into_the_single_run(tmp_path):
@@ -243,26 +251,3 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, tiny_models):
     assert [json.loads(line)["id"] for line in shard_lines(out)] == [
         f"a{i:04d}" for i in range(200)
     ]
-
-
-def test_parquet_shards_beside_the_jsonl(tmp_path):
-    import pyarrow.parquet as pq
-
-    source = write_jsonl(tmp_path / "in.jsonl", articles(12))
-    out = tmp_path / "out"
-    args = [
-        "--summarizer",
-        "lead-2",
-        "--translator",
-        "",
-        "--shard-size",
-        "5",
-        "--format",
-        "parquet",
-    ]
-    assert invoke(source, "-o", out, *args, "-q").exit_code == 0
-    for path in sorted((out / "shards").glob("part-*.jsonl")):
-        table = pq.read_table(path.with_suffix(".parquet"))
-        rows = [json.loads(line) for line in path.read_text().splitlines()]
-        assert table.column("id").to_pylist() == [r["id"] for r in rows]
-        assert table.column("summary").to_pylist() == [r["summary"] for r in rows]
