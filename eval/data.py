@@ -38,7 +38,8 @@ def read_by_id(
     first record of a repeated id is kept)."""
     out: dict[str, Record] = {}
     repeated: list[str] = []
-    for record in read_inputs([spec], options or ReadOptions()):
+    # Evaluation counts repeated ids itself (they are reported, not renamed).
+    for record in read_inputs([spec], options or ReadOptions(), unique_ids=False):
         if record.id in out:
             repeated.append(record.id)
         else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .backend import Backend, Decoding, OutOfMemory
-from .languages import LanguageCodes
+from .languages import LanguageCodes, token_id
 
 log = logging.getLogger("newsum")
 
@@ -49,12 +49,6 @@ class Engine:
         self.target_lang = target_lang  # None: generate in the source language
         self.batches_run = 0
 
-    def _vocab(self) -> dict[str, int]:
-        # get_vocab() builds a fresh dict (250k entries for NLLB): once is enough.
-        if not hasattr(self, "_vocab_cache"):
-            self._vocab_cache = self.tokenizer.get_vocab()
-        return self._vocab_cache
-
     def encode(self, texts: list[str], special: bool = True) -> list[list[int]]:
         if not texts:
             return []
@@ -65,16 +59,20 @@ class Engine:
         within max_input_tokens."""
         decoding = self.decoding
         if self.codes is not None:
-            source = self.codes.code(lang or "fr")
-            target = self.codes.code(self.target_lang or lang or "fr")
-            vocab = self._vocab()
-            if source not in vocab or target not in vocab:
-                missing = lang if source not in vocab else self.target_lang
-                return [Result(None, f"the model has no code for language {missing!r}")] * len(
-                    texts
-                )
-            self.tokenizer.src_lang = source  # the tokenizer adds the source code
-            decoding = replace(decoding, forced_first_token=vocab[target])
+            source_lang = lang or "fr"
+            target_lang = self.target_lang or source_lang
+            for name in (source_lang, target_lang):
+                code = self.codes.code(name)
+                if token_id(self.tokenizer, code) is None:
+                    known = f": {code} is not in its vocabulary" if code else ""
+                    error = (
+                        f"the {self.codes.family} model has no code for language {name!r}{known}"
+                    )
+                    return [Result(None, error)] * len(texts)
+            target_id = token_id(self.tokenizer, self.codes.code(target_lang))
+            # The tokenizer adds the source code (first or last, as the family places it).
+            self.tokenizer.src_lang = self.codes.src_lang(source_lang)
+            decoding = replace(decoding, forced_first_token=target_id)
         ids = self.encode(texts)
         results: list[Result | None] = [None] * len(texts)
         for i, seq in enumerate(ids):

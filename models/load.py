@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from .engine import Engine
 from .extractive import Extractive, parse_extractive
 from .languages import detect as detect_languages
 from .loading import check_remote_code, check_weights, fetch, quiet_libraries, read_config
-from .options import GenerationOptions, Resolved, resolve
+from .options import GenerationOptions, Resolved, published_settings, resolve
 
 # A tokenizer's model_max_length is a huge sentinel when the model has no fixed limit.
 _NO_LIMIT = 1_000_000
@@ -92,6 +92,11 @@ def load_model(model: str, options: GenerationOptions, target_lang: str | None =
     ]
     generation_config = read_config(path, "generation_config.json")
     resolved = resolve(options, model, generation_config, min(limits, default=None), device)
+    codes = detect_languages(tokenizer)
+    if codes and options.languages is None and "languages" not in published_settings(model):
+        # A multilingual model (NLLB, mBART-50, M2M-100) is told each record's language:
+        # it takes any it has a code for, and a record in one it lacks is an error naming it.
+        resolved = replace(resolved, languages=("*",))
     engine = Engine(
         backend,
         tokenizer,
@@ -99,7 +104,7 @@ def load_model(model: str, options: GenerationOptions, target_lang: str | None =
         max_input_tokens=resolved.max_input_tokens,
         batch_tokens=resolved.batch_tokens,
         max_batch_size=resolved.max_batch_size,
-        codes=detect_languages(tokenizer),
+        codes=codes,
         target_lang=target_lang,
     )
     info = {"path": str(path), "revision": options.revision or "default", **backend.describe()}

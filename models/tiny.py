@@ -15,6 +15,10 @@ conversion run exactly as they would on a hub model.
     mbart   like facebook/mbart-large-*: fairseq ids `<s>`=0 `<pad>`=1 `</s>`=2 `<unk>`=3,
             then the pieces, the 25 language codes and `<mask>`; source and target `fr_XX`,
             decoder start = target language code.
+    nllb    like facebook/nllb-200-*: an M2M-100 model with an NLLB tokenizer (SentencePiece
+            BPE, as NLLB's), the same fairseq ids, the 202 NLLB codes (`fra_Latn`,
+            `eng_Latn`, ...) and `<mask>`; the source code comes first in the input, the
+            decoder starts from `</s>` and the target code is forced as the first token.
 
 `dims` overrides config values, e.g. real-size dimensions for benchmarks. A `vocab_size`
 larger than the trained tokenizer pads the tokenizer with `<dummy_N>` tokens (before the
@@ -34,7 +38,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-ARCHES = ("marian", "t5", "mbart")
+ARCHES = ("marian", "t5", "mbart", "nllb")
 
 CORPUS = Path(__file__).parent / "data" / "french.txt"
 #: Pieces asked of SentencePiece; the bundled corpus supports about 1,070.
@@ -47,7 +51,10 @@ _SPM_IDS: dict[str, dict[str, int]] = {
     "marian": {"eos_id": 0, "unk_id": 1, "bos_id": -1, "pad_id": -1},
     "t5": {"pad_id": 0, "eos_id": 1, "unk_id": 2, "bos_id": -1},
     "mbart": {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1},
+    "nllb": {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1},
 }
+# NLLB's SentencePiece model is BPE; the others are unigram models.
+_SPM_TYPE = {"nllb": "bpe"}
 
 _BASE_DIMS: dict[str, dict[str, Any]] = {
     "marian": {
@@ -91,12 +98,20 @@ _BASE_DIMS: dict[str, dict[str, Any]] = {
         "init_std": 0.5,
     },
 }
+# M2M-100 (NLLB's architecture) takes mBART's configuration keys.
+_BASE_DIMS["nllb"] = dict(_BASE_DIMS["mbart"])
 # The tiny models use a wide weight init so that greedy output differs between inputs (with
 # the standard init every input yields the same repeated token). Dimensions that resize the
 # model (`d_model` in dims) bring back the family's standard init, as in real checkpoints.
-_WIDE_INIT = {"marian": "init_std", "t5": "initializer_factor", "mbart": "init_std"}
+_WIDE_INIT = {
+    "marian": "init_std",
+    "t5": "initializer_factor",
+    "mbart": "init_std",
+    "nllb": "init_std",
+}
 
 _MBART_LANG = "fr_XX"
+_NLLB_LANG = "fra_Latn"
 
 
 def build_tiny(
@@ -167,7 +182,7 @@ def _train_spm(arch: str) -> bytes:
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(lines),
         model_writer=model,
-        model_type="unigram",
+        model_type=_SPM_TYPE.get(arch, "unigram"),
         vocab_size=SPM_VOCAB_SIZE,
         hard_vocab_limit=False,
         character_coverage=1.0,
@@ -305,7 +320,49 @@ def _mbart_tokenizer(work: Path, vocab_size: int | None):
     }
 
 
-_BUILDERS = {"marian": _marian_tokenizer, "t5": _t5_tokenizer, "mbart": _mbart_tokenizer}
+def _nllb_tokenizer(work: Path, vocab_size: int | None):
+    from transformers import NllbTokenizer
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+    from transformers.tokenization_utils_base import generate_merges
+
+    pieces = [p for p, _ in _spm_pieces("nllb")]  # unk=0, <s>=1, </s>=2, then real pieces
+    # fairseq layout, as mBART: the four specials, the pieces shifted by one, the language
+    # codes, <mask>, then any padding.
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for piece in pieces[3:]:
+        vocab[piece] = len(vocab)
+    # Merges from the learned pieces only (in SentencePiece's order, which is merge
+    # priority), so no merge ever builds a language code or a dummy out of text.
+    merges = generate_merges({p: i for p, i in vocab.items() if i > 3})
+    for token in [*FAIRSEQ_LANGUAGE_CODES, "<mask>"]:
+        vocab[token] = len(vocab)
+    for dummy, _ in _dummies(_padding("nllb", len(vocab), vocab_size), 0.0):
+        vocab[dummy] = len(vocab)
+    (work / "sentencepiece.bpe.model").write_bytes(_train_spm("nllb"))
+    tok = NllbTokenizer(
+        vocab=vocab,
+        merges=merges,
+        src_lang=_NLLB_LANG,
+        tgt_lang=_NLLB_LANG,
+        _spm_precompiled_charsmap=_spm_charsmap("nllb"),
+        model_max_length=MAX_POSITIONS,
+    )
+    return tok, {
+        "vocab_size": len(vocab),
+        "bos_token_id": 0,
+        "pad_token_id": 1,
+        "eos_token_id": 2,
+        "decoder_start_token_id": 2,  # NLLB starts from </s>; the target code is forced
+        "tokenizer_class": "NllbTokenizer",
+    }
+
+
+_BUILDERS = {
+    "marian": _marian_tokenizer,
+    "t5": _t5_tokenizer,
+    "mbart": _mbart_tokenizer,
+    "nllb": _nllb_tokenizer,
+}
 
 
 # --- models ----------------------------------------------------------------------------
@@ -318,6 +375,7 @@ def _config_class(arch: str):
         "marian": transformers.MarianConfig,
         "t5": transformers.T5Config,
         "mbart": transformers.MBartConfig,
+        "nllb": transformers.M2M100Config,
     }[arch]
 
 
@@ -340,6 +398,7 @@ def _make_model(arch: str, config_kwargs: dict[str, Any], seed: int):
         "marian": transformers.MarianMTModel,
         "t5": transformers.T5ForConditionalGeneration,
         "mbart": transformers.MBartForConditionalGeneration,
+        "nllb": transformers.M2M100ForConditionalGeneration,
     }[arch]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -13,6 +13,7 @@ from .chunking import pack
 from .engine import Engine
 
 TARGETS = {"summary": "summary_en", "text": "text_en"}
+TARGET_LANG = "en"  # the language of the TARGETS fields
 # A segment whose translation has under half the source's sentences, or under 40 % of
 # its length (English runs about as long as French), was probably cut short.
 MIN_SENTENCE_RATIO = 0.5
@@ -25,14 +26,15 @@ def translate_texts(texts: list[str], engine: Engine, lang: str = "fr") -> list[
     Each paragraph is split into sentences, packed into segments that fit the model,
     translated (all segments of all texts in one engine call) and joined back in order,
     paragraphs kept. Each segment's output is checked against its source: far fewer
-    sentences or far less text means the translation looks truncated.
+    sentences or far less text means the translation looks truncated. `lang` is the
+    texts' language: a multilingual model is told it as the source language.
     """
     segments: list[tuple[int, int, str]] = []  # (text, paragraph, segment)
     for t, text in enumerate(texts):
         for p, paragraph in enumerate(text.split("\n")):
             for piece in pack(split_sentences(paragraph, lang), engine):
                 segments.append((t, p, piece))
-    results = engine.generate([piece for _, _, piece in segments])
+    results = engine.generate([piece for _, _, piece in segments], lang)
     paragraphs: dict[tuple[int, int], list[str]] = {}
     errors: dict[int, str] = {}
     short: dict[int, int] = {}
@@ -71,7 +73,11 @@ def _looks_truncated(source: str, output: str, lang: str) -> bool:
 
 
 class Translate(Step):
-    """Adds `summary_en` and/or `text_en`; skips languages the model does not take."""
+    """Adds `summary_en` and/or `text_en`; skips languages the model does not take.
+
+    A record already in English (and taken by `languages`) gets its text copied as is:
+    translating English into English could only lose something, and costs a model call.
+    """
 
     name = "translate"
     batch_size: ClassVar[int] = 256
@@ -89,13 +95,18 @@ class Translate(Step):
     def _refused(self, record: Record) -> str | None:
         return language_refusal(record.lang, self.languages, "the translator")
 
+    def _needs_model(self, record: Record, field: str) -> bool:
+        source = getattr(record, field)
+        return (
+            isinstance(source, str)
+            and bool(source)
+            and record.lang != TARGET_LANG
+            and not self._refused(record)
+        )
+
     def prepare(self, records: list[Record]) -> None:
         for field in self.fields:
-            group = [
-                r
-                for r in records
-                if not self._refused(r) and isinstance(getattr(r, field), str) and getattr(r, field)
-            ]
+            group = [r for r in records if self._needs_model(r, field)]
             for lang, members in by_language(group).items():
                 texts = [getattr(r, field) for r in members]
                 for record, result in zip(
@@ -112,6 +123,9 @@ class Translate(Step):
             source = getattr(record, field)
             if not isinstance(source, str) or not source:
                 continue  # nothing to translate (e.g. no summary yet)
+            if record.lang == TARGET_LANG:
+                setattr(record, TARGETS[field], source)
+                continue
             result = self._pending.pop((id(record), field), None)
             if result is None:
                 (result,) = translate_texts([source], self.engine, record.lang or "fr")
@@ -121,4 +135,4 @@ class Translate(Step):
                 return
             setattr(record, TARGETS[field], translation)
             if warning:
-                record.warnings.append(f"{TARGETS[field]}: {warning}")
+                record.warn("translation-truncated", f"{TARGETS[field]}: {warning}")

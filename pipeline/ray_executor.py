@@ -50,7 +50,7 @@ from typing import Any
 from .errors import NewsumError
 from .jobdir import OutDir
 from .record import FIELD_NAMES, Record
-from .run import MODEL_FIELDS, Models, RunOptions, load_models, open_cache, work_units
+from .run import MODEL_FIELDS, Models, RunOptions, load_models, open_cache, tally, work_units
 from .step import chain
 
 # What the workers get of a record: everything the stages may read but the raw page.
@@ -145,7 +145,7 @@ class RayExecutor:
                 report("generated", len(unit))
         finally:
             cache.close()
-        return Counter(r.status for r in records)
+        return tally(records)
 
     def _generate(self, name: str, units: list[list[Record]]):
         """(unit index, model outputs of its records) as each unit is done."""

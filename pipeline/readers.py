@@ -1,27 +1,48 @@
 """Readers: every input becomes records, one per article, in input order, lazily.
 
-A problem with one article (an invalid JSONL line, a record without text, an HTML page
-with no main text) yields a record with status `error` and a reason that says where;
-only a problem with the run itself (a missing path, an unknown format, an unreachable
-dataset) raises NewsumError, before any record is read.
+A problem with one article (an invalid JSONL line, a malformed CSV row, a record without
+text, an HTML page with no main text, an input over the size limit) yields a record with
+status `error` and a reason that says where; only a problem with the run itself (a
+missing path, an unknown format, an unreachable dataset) raises NewsumError, before any
+record is read. Nothing is dropped: as many records come out as articles went in.
+
+Ids (`read_inputs`, `read_sources`) are unique within a run and the same on every run of
+the same inputs:
+
+- an input's own id (the id column or key) is kept as its exact text (an integer of any
+  size as its digits);
+- otherwise a file's id is its path inside the input folder less its format suffix
+  (`2024/brest.html` -> `2024/brest`), or its name less the suffix for a file given
+  alone; files of one folder that differ only by that suffix (`a.txt`, `a.TXT`,
+  `a.html`, `a.txt.gz`) keep all of their name (`a.txt`, `a.TXT`, ...); when several
+  folders are given, each id starts with its folder's name (`in1/2024/brest`);
+- a record of a JSONL, CSV, JSON, Parquet or hf: input without an id is `NAME-N`, N its
+  line (JSONL), row (CSV, Parquet, hf:) or item (JSON);
+- an id already used earlier in the run, in any input, becomes `ID~2` (then `ID~3`, ...,
+  skipping any already used), in input order, with a `repeated-id` warning that names
+  the original id and where it was first seen.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
+import functools
 import gzip
 import hashlib
+import io
 import json
 import logging
 import math
 import sys
 import zlib
-from collections.abc import Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, AnyStr
 
 import orjson
 
@@ -36,18 +57,42 @@ LINE_FORMATS = (".jsonl", ".ndjson")
 _END_BLOCK = 1 << 16
 FORMATS = (*TEXT_FORMATS, *HTML_FORMATS, *LINE_FORMATS, ".json", ".csv", ".parquet")
 
+# What is read past the limit to find the end of a line that is over it.
+_BLOCK = 1 << 16
+# The default --max-chars (500,000) at 8 bytes a character: UTF-8 takes up to 4, and
+# the markup of an HTML page, or the escapes and other fields of a JSON line, come on top.
+DEFAULT_MAX_BYTES = 8 * 500_000
+# Deeper JSON is refused: the writers (orjson, then json) cannot write it back.
+_MAX_DEPTH = 500
+
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How input columns map to record fields; the defaults are the CLI's defaults."""
+    """How input columns map to record fields; the defaults are the CLI's defaults.
+
+    `max_bytes` bounds what one record may take before it is parsed: a .txt, .html or
+    .json file, a JSONL line, a CSV row, decompressed. A longer one becomes an error
+    record, and reading never holds more than this plus a block in memory (a gzip bomb
+    costs time, not memory)."""
 
     text_field: str = "text"
     id_field: str = "id"
     title_field: str = "title"
     keep_html: bool = False
+    max_bytes: int = field(default=DEFAULT_MAX_BYTES, metadata={"min": 1})
 
     def __post_init__(self) -> None:
         check(self)
+
+    @property
+    def columns(self) -> tuple[str, str, str]:
+        """The input columns that must not be ambiguous."""
+        return (self.text_field, self.id_field, self.title_field)
+
+
+# What one position in an input is called, by input kind (None: one record a file).
+_UNITS = {".jsonl": "line", ".ndjson": "line", "-": "line", ".json": "item"}
+_UNITS.update({".csv": "row", ".parquet": "row", "hf": "row"})
 
 
 @dataclass(frozen=True)
@@ -86,19 +131,33 @@ class Source:
             "ends_sha256": hashlib.sha256(ends).hexdigest(),
         }
 
+    def where(self, position: int = 0) -> str:
+        """How a message names this input, or one line, row or item of it."""
+        label = {"-": "standard input", "hf": f"hf:{self.location}"}.get(self.kind, self.location)
+        unit = _UNITS.get(self.kind)
+        return f"{label} {unit} {position}" if unit and position else label
+
     def read(self, options: ReadOptions) -> Iterator[Record]:
+        """The records of this input alone, ids as the input gives them."""
+        return (record for _, record in self.numbered(options))
+
+    def numbered(self, options: ReadOptions) -> Iterator[tuple[int, Record]]:
+        """(position, record): the line, row or item each record comes from (0: the file)."""
         try:
             yield from _READERS[self.kind](self, options)
         except (OSError, EOFError, zlib.error) as exc:
             # The file went bad under us (truncated .gz, unreadable, removed): this input
             # ends with one error record and the others are still read.
-            yield Record(id=self.name).mark(ERROR, f"{self.location}: cannot read: {exc}")
+            yield 0, Record(id=self.name).mark(ERROR, f"{self.location}: cannot read: {exc}")
 
 
 def resolve(specs: Sequence[str]) -> list[Source]:
     """Check every input spec up front, so a typo fails before any output is written."""
     if not specs:
         raise NewsumError("no input given: pass files, directories, '-' for stdin or hf:NAME:SPLIT")
+    # Two folders may hold the same relative path (`2024-10-02/index.html`): with more
+    # than one folder, ids start with the folder's name.
+    folders = [s for s in specs if s != "-" and not s.startswith("hf:") and Path(s).is_dir()]
     sources: list[Source] = []
     for spec in specs:
         if spec == "-":
@@ -110,21 +169,62 @@ def resolve(specs: Sequence[str]) -> list[Source]:
             short = name.rstrip("/").rsplit("/", 1)[-1]
             sources.append(Source("hf", spec[3:], f"{short}-{split}", dataset))
         else:
-            sources.extend(_resolve_path(Path(spec)))
+            sources.extend(_resolve_path(Path(spec), prefixed=len(folders) > 1))
     return sources
 
 
-def read_inputs(specs: Sequence[str], options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+def read_inputs(
+    specs: Sequence[str], options: ReadOptions = ReadOptions(), *, unique_ids: bool = True
+) -> Iterator[Record]:
     """All records of all inputs, in the order given (directories sorted, recursively).
 
     The inputs are checked now (a bad one raises NewsumError here, before the caller
-    opens its output); the records are read lazily, as the caller iterates.
+    opens its output); the records are read lazily, as the caller iterates. With
+    `unique_ids=False` a repeated id is passed on as it is (for a caller that reports
+    repeated ids itself, like evaluation).
     """
-    return read_sources(resolve(specs), options)
+    return read_sources(resolve(specs), options, unique_ids=unique_ids)
 
 
-def read_sources(sources: Sequence[Source], options: ReadOptions) -> Iterator[Record]:
-    return (record for source in sources for record in source.read(options))
+def read_sources(
+    sources: Sequence[Source], options: ReadOptions, *, unique_ids: bool = True
+) -> Iterator[Record]:
+    numbered = (
+        (index, position, record)
+        for index, source in enumerate(sources)
+        for position, record in source.numbered(options)
+    )
+    if not unique_ids:
+        return (record for _, _, record in numbered)
+    return _unique_ids(numbered, sources)
+
+
+def _unique_ids(
+    numbered: Iterator[tuple[int, int, Record]], sources: Sequence[Source]
+) -> Iterator[Record]:
+    """Records with an id used earlier in the run renamed `ID~2`, `ID~3`, ... (warned).
+
+    Every id of the run is remembered with where it was first seen: memory grows with
+    the input (some 150 bytes an id, well under the near-duplicate index's 4 KB an
+    article), the price of ids that are unique within a run."""
+    seen: dict[str, tuple[int, int]] = {}
+    next_suffix: dict[str, int] = {}  # for repeated ids only: where to look for a free one
+    for index, position, record in numbered:
+        first = seen.get(record.id)
+        if first is not None:
+            original = record.id
+            n = next_suffix.get(original, 2)
+            while f"{original}~{n}" in seen:
+                n += 1
+            next_suffix[original] = n + 1
+            record.id = f"{original}~{n}"
+            record.warn(
+                "repeated-id",
+                f"id {original!r} was first used by {sources[first[0]].where(first[1])}; "
+                f"this record ({sources[index].where(position)}) is {record.id!r}",
+            )
+        seen[record.id] = (index, position)
+        yield record
 
 
 def _format_of(path: Path) -> str:
@@ -143,7 +243,7 @@ def _stem(path: Path) -> str:
     return Path(name).stem or path.name
 
 
-def _resolve_path(path: Path) -> list[Source]:
+def _resolve_path(path: Path, prefixed: bool = False) -> list[Source]:
     if not path.exists():
         raise NewsumError(f"input not found: {path}")
     if path.is_dir():
@@ -154,9 +254,16 @@ def _resolve_path(path: Path) -> list[Source]:
             and _format_of(p) in FORMATS
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
+        ids = [p.relative_to(path).with_name(_stem(p)).as_posix() for p in files]
+        # `a.txt`, `a.TXT`, `a.html` and `a.txt.gz` would all be `a`: those keep their
+        # whole name, which the folder holds once.
+        shared = {i for i, count in Counter(ids).items() if count > 1}
+        top = f"{path.resolve().name}/" if prefixed else ""
         return [
-            Source(_format_of(p), str(p), p.relative_to(path).with_name(_stem(p)).as_posix())
-            for p in files
+            Source(
+                _format_of(p), str(p), top + (p.relative_to(path).as_posix() if i in shared else i)
+            )
+            for p, i in zip(files, ids, strict=True)
         ]
     fmt = _format_of(path)
     if fmt not in FORMATS:
@@ -168,32 +275,148 @@ def _resolve_path(path: Path) -> list[Source]:
     return [Source(fmt, str(path), _stem(path))]
 
 
-def _open_text(location: str) -> IO[str]:
-    opener = gzip.open if location.endswith(".gz") else open
-    return opener(location, "rt", encoding="utf-8-sig", errors="replace", newline="")
+# ---- bounded reading and decoding ----------------------------------------------------
 
 
-def _read_bytes(location: str) -> bytes:
-    opener = gzip.open if location.endswith(".gz") else open
-    with opener(location, "rb") as f:
-        return f.read()
+def _open_binary(location: str) -> IO[bytes]:
+    # gzip decompresses as it is read: what a read asks for is all it holds in memory.
+    return gzip.open(location, "rb") if location.endswith(".gz") else open(location, "rb")
+
+
+def _read_bounded(location: str, limit: int) -> bytes | None:
+    """The whole file (decompressed), or None when it is over `limit` bytes."""
+    with _open_binary(location) as f:
+        data = f.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def _bounded_lines(
+    readline: Callable[[int], AnyStr], limit: int, newline: AnyStr
+) -> Iterator[AnyStr | None]:
+    """The lines `readline` gives, each at most `limit` long (its newline not counted);
+    None for a longer one, which is skipped block by block: memory holds one line at
+    most, never a whole file without newlines."""
+    while line := readline(limit + 1):
+        if len(line) > limit and not line.endswith(newline):
+            while line and not line.endswith(newline):
+                line = readline(_BLOCK)
+            yield None
+        else:
+            yield line
+
+
+def _over(limit: int) -> str:
+    return f"over the {limit:,}-byte limit (max_bytes)"
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32, by byte order mark or (without one) by charset-normalizer, which
+    recognises the NUL bytes of their ASCII characters; None for other text."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    if b"\0" not in head:  # ASCII-compatible text has no NUL: spare the detector
+        return None
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(head).best()
+    if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
+        return best.encoding
+    return None
+
+
+def _legacy_encoding(data: bytes) -> str:
+    """The encoding of text that is not UTF-8: Windows-1252, the legacy encoding of French
+    text, whenever charset-normalizer finds it plausible (its first guess for short French
+    text is often a Central European code page, which turns `è` into `č`); else its guess."""
+    import charset_normalizer
+
+    sample = data[:_BLOCK]
+    if charset_normalizer.from_bytes(sample, cp_isolation=["cp1252"]).best() is not None:
+        return "cp1252"
+    best = charset_normalizer.from_bytes(sample).best()
+    return best.encoding if best is not None else "cp1252"
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252: the legacy encoding of French text."""
+    """UTF-8 (with or without BOM); UTF-16 or UTF-32; else a legacy 8-bit encoding."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        pass
+    encoding = _wide_encoding(data[:_BLOCK]) or _legacy_encoding(data)
+    return data.decode(encoding, errors="replace")
+
+
+def _text_lines(stream: IO[bytes], limit: int) -> Iterator[str | None]:
+    """The lines of a text file, newlines kept (as csv wants them); None for one over
+    `limit`. Each line is UTF-8 if it decodes as such, else in the file's legacy
+    encoding (a UTF-8 file with a stray Windows-1252 line loses nothing)."""
+    wide = _wide_encoding(stream.peek(_BLOCK)[:_BLOCK])  # type: ignore[attr-defined]
+    if wide:
+        text = io.TextIOWrapper(stream, encoding=wide, errors="replace", newline="")
+        yield from _bounded_lines(text.readline, limit, "\n")  # characters here, not bytes
+        return
+    legacy = None
+    for raw in _bounded_lines(stream.readline, limit, b"\n"):
+        if raw is None:
+            yield None
+            continue
+        try:
+            yield raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            legacy = legacy or _legacy_encoding(raw)
+            yield raw.decode(legacy, errors="replace")
+
+
+def _free_name(name: str, taken: Collection[str]) -> str:
+    """`name~2`, or `name~3`, ...: the first not taken (the rule of repeated ids)."""
+    n = 2
+    while f"{name}~{n}" in taken:
+        n += 1
+    return f"{name}~{n}"
+
+
+def _distinct(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Column names with repeats renamed `NAME~2`, ..., and the names that repeat."""
+    out: list[str] = []
+    repeated: list[str] = []
+    for name in names:
+        if name in out:
+            repeated.append(name)
+            name = _free_name(name, out)
+        out.append(name)
+    return out, repeated
 
 
 # ---- one article a file -------------------------------------------------------------
 
 
-def _read_txt(source: Source, options: ReadOptions) -> Iterator[Record]:
+def _read_file(source: Source, options: ReadOptions) -> str | Record:
+    """The decoded text of a one-article file, or the error record when it is too big."""
+    data = _read_bounded(source.location, options.max_bytes)
+    if data is None:
+        unpacked = " once decompressed" if source.location.endswith(".gz") else ""
+        reason = f"{source.location}: {_over(options.max_bytes)}{unpacked}"
+        return Record(id=source.name).mark(ERROR, reason)
+    return _decode(data)
+
+
+def _read_txt(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
     from .clean.metadata import looks_like_title
 
-    text = _decode(_read_bytes(source.location))
+    text = _read_file(source, options)
+    if isinstance(text, Record):
+        yield 0, text
+        return
     lines = text.lstrip("\ufeff").split("\n")
     # A .txt file's first line is its title when it reads like one, after any site
     # furniture above it (breadcrumb, share or date lines, which the cleaner removes
@@ -202,9 +425,9 @@ def _read_txt(source: Source, options: ReadOptions) -> Iterator[Record]:
     first = next((i for i, line in enumerate(lines) if not _is_furniture(line)), None)
     if first is not None and looks_like_title(lines[first]) and "".join(lines[first + 1 :]).strip():
         title = lines.pop(first).strip()
-        yield Record(id=source.name, title=title, text="\n".join(lines))
+        yield 0, Record(id=source.name, title=title, text="\n".join(lines))
     else:
-        yield Record(id=source.name, text=text)
+        yield 0, Record(id=source.name, text=text)
 
 
 def _is_furniture(line: str) -> bool:
@@ -217,13 +440,20 @@ def _is_furniture(line: str) -> bool:
     )
 
 
-def _read_html(source: Source, options: ReadOptions) -> Iterator[Record]:
-    record = Record(id=source.name, html=_decode(_read_bytes(source.location)))
-    yield extract_html(record, options.keep_html)
+def _read_html(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
+    html = _read_file(source, options)
+    if isinstance(html, Record):
+        yield 0, html
+        return
+    yield 0, extract_html(Record(id=source.name, html=html), options.keep_html)
 
 
 def extract_html(record: Record, keep_html: bool = False) -> Record:
-    """Main text and metadata of `record.html`, with trafilatura (comments left out)."""
+    """Main text and metadata of `record.html`, with trafilatura (comments left out).
+
+    The standfirst (chapô) is part of the article: when trafilatura leaves it out of the
+    main text (sites put it above the article's container) but reads it as the page's
+    description, and the page shows that description, it is the body's first paragraph."""
     import trafilatura
 
     try:
@@ -247,9 +477,46 @@ def extract_html(record: Record, keep_html: bool = False) -> Record:
     ):
         if value and not getattr(record, name):
             setattr(record, name, value)
+    standfirst = _standfirst(doc.description, doc.text, record.html)
+    if standfirst:
+        lines = doc.text.split("\n")
+        # After a title line that trafilatura kept, as the page shows it.
+        at = 1 if record.title and _words(lines[0]) == _words(record.title) else 0
+        record.text = "\n".join([*lines[:at], standfirst, *lines[at:]])
     if not keep_html:
         record.html = None
     return record
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _standfirst(description: str | None, text: str, html: str) -> str | None:
+    """The page's description when it is a standfirst missing from the extracted text.
+
+    Only when the page shows it: a description that is only in the page's <head> (a
+    search-engine blurb, a summary written for social networks) is not article text."""
+    description = _words(description or "")
+    # A description cut short ("…") is a copy of the text's start, not a paragraph.
+    if not description or description.rstrip(".…") in _words(text):
+        return None
+    return description if description in _visible_text(html) else None
+
+
+def _visible_text(html: str) -> str:
+    """The text a reader of the page sees (scripts, styles and the <head> left out)."""
+    import lxml.html
+
+    if html.lstrip().startswith("<?xml"):  # lxml refuses a str that declares an encoding
+        html = html.split("?>", 1)[-1]
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):  # no markup at all
+        return ""
+    for element in tree.xpath("//head|//script|//style|//noscript|//template"):
+        element.drop_tree()
+    return _words(tree.text_content())
 
 
 # ---- one article a row ---------------------------------------------------------------
@@ -269,8 +536,13 @@ def _metadata_value(value: Any) -> str | None:
     return str(value)
 
 
-def _from_row(row: Any, default_id: str, where: str, options: ReadOptions) -> Record:
-    """A record from one JSON object or table row, with the column mapping applied."""
+def _from_row(
+    row: Any, default_id: str, where: str, options: ReadOptions, repeated: Collection[str] = ()
+) -> Record:
+    """A record from one JSON object or table row, with the column mapping applied.
+
+    `repeated`: the columns the input holds more than once (the later ones are in `row`
+    as `NAME~2`, ...); the text, id or title column among them makes the record an error."""
     if not isinstance(row, dict):
         return Record(id=default_id).mark(
             ERROR, f"{where}: expected a JSON object, got {type(row).__name__}"
@@ -286,6 +558,17 @@ def _from_row(row: Any, default_id: str, where: str, options: ReadOptions) -> Re
     record = Record.from_dict(data, default_id)
     for name in _METADATA:
         setattr(record, name, _metadata_value(getattr(record, name)))
+    ambiguous = [column for column in options.columns if column in repeated]
+    if ambiguous and record.ok:
+        # Which one is the article? A guess would lose the other in silence: the values
+        # are all kept (`text`, `text~2`, ...) and the user renames the columns.
+        column = ambiguous[0]
+        count = list(repeated).count(column) + 1
+        return record.mark(
+            ERROR,
+            f"{where}: the column {column!r} appears {count} times, so which one to read is "
+            f"ambiguous; rename all but one (the others are kept as {column}~2, ...)",
+        )
     if record.text is None and isinstance(record.html, str) and record.html:
         return extract_html(record, options.keep_html)
     if record.ok and record.text is None and options.text_field in row:
@@ -304,89 +587,276 @@ def _from_row(row: Any, default_id: str, where: str, options: ReadOptions) -> Re
     return record
 
 
-def _read_lines(stream: IO[bytes], source: Source, options: ReadOptions) -> Iterator[Record]:
-    for lineno, raw in enumerate(stream, start=1):
+# ---- JSON ----------------------------------------------------------------------------
+
+
+class _Unreadable(ValueError):
+    """One line or document that cannot become a record; the message says why."""
+
+
+# One C-fast pass (a regex is 10x slower) maps every digit to 0 and `{` to `[`, to find:
+# - a run of 19 digits: orjson reads integers past 64 bits as floats (two ids 1 apart
+#   become equal), so the line goes to json, which keeps integers exact;
+# - many brackets: only then can the value be nested too deep, and it is walked.
+_SCAN = bytes.maketrans(b"123456789{", b"000000000[")
+_LONG_NUMBER = b"0" * 19
+
+
+@functools.lru_cache(maxsize=16)
+def _quoted(columns: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(b'"' + column.encode() + b'"' for column in columns)
+
+
+def _loads(raw: bytes, columns: tuple[str, ...]) -> tuple[Any, list[str]]:
+    """The value of one JSON text, and the `columns` its top object holds more than once
+    (renamed `NAME~2`, ...; other repeated keys keep JSON's usual last value).
+
+    orjson first (~3x faster); json for what orjson refuses or would get wrong: a BOM,
+    big integers, repeated keys (a byte count spots the few lines that may have them)."""
+    scan = raw.translate(_SCAN)
+    deep = scan.count(b"[") >= _MAX_DEPTH
+    if _LONG_NUMBER not in scan and all(raw.count(key) < 2 for key in _quoted(columns)):
+        with suppress(orjson.JSONDecodeError):
+            value = orjson.loads(raw)
+            return _shallow(value) if deep else value, []
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        # json calls this for every object, the innermost first: the top object last.
+        obj: dict[str, Any] = {}
+        repeated.clear()
+        for key, value in items:
+            if key in obj and key in columns:
+                repeated.append(key)
+                key = _free_name(key, obj)
+            obj[key] = value
+        return obj
+
+    try:
+        # utf-8-sig: editors on Windows start a file with a BOM, which is not JSON.
+        value = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=pairs)
+    except UnicodeDecodeError:
+        raise _Unreadable("not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise _Unreadable(f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise _Unreadable(f"JSON nested more than {_MAX_DEPTH} levels deep") from None
+    return _shallow(value) if deep else value, repeated if isinstance(value, dict) else []
+
+
+def _shallow(value: Any) -> Any:
+    """`value`, unless it is nested deeper than the writers can write back."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise _Unreadable(f"JSON nested more than {_MAX_DEPTH} levels deep")
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return value
+
+
+def _read_lines(
+    stream: IO[bytes], source: Source, options: ReadOptions
+) -> Iterator[tuple[int, Record]]:
+    lines = _bounded_lines(stream.readline, options.max_bytes, b"\n")
+    for lineno, raw in enumerate(lines, start=1):
+        default_id = f"{source.name}-{lineno}"
+        where = source.where(lineno)
+        if raw is None:
+            yield lineno, Record(id=default_id).mark(ERROR, f"{where}: {_over(options.max_bytes)}")
+            continue
         if not raw.strip():
             continue
-        default_id = f"{source.name}-{lineno}"
-        where = f"{source.location} line {lineno}"
         try:
-            row = orjson.loads(raw)  # ~3x faster than json; it refuses what json takes below
-        except orjson.JSONDecodeError:
-            pass
+            row, repeated = _loads(raw, options.columns)
+        except _Unreadable as exc:
+            yield lineno, Record(id=default_id).mark(ERROR, f"{where}: {exc}")
         else:
-            yield _from_row(row, default_id, where, options)
-            continue
-        try:
-            # utf-8-sig: editors on Windows start a file with a BOM, which is not JSON.
-            row = json.loads(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            yield Record(id=default_id).mark(ERROR, f"{where}: not valid UTF-8")
-        except json.JSONDecodeError as exc:
-            yield Record(id=default_id).mark(ERROR, f"{where}: invalid JSON: {exc.msg}")
-        else:
-            yield _from_row(row, default_id, where, options)
+            yield lineno, _from_row(row, default_id, where, options, repeated)
 
 
-def _read_jsonl(source: Source, options: ReadOptions) -> Iterator[Record]:
-    opener = gzip.open if source.location.endswith(".gz") else open
-    with opener(source.location, "rb") as f:
+def _read_jsonl(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
+    with _open_binary(source.location) as f:
         yield from _read_lines(f, source, options)
 
 
-def _read_stdin(source: Source, options: ReadOptions) -> Iterator[Record]:
+def _read_stdin(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
     yield from _read_lines(sys.stdin.buffer, source, options)
 
 
-def _read_json(source: Source, options: ReadOptions) -> Iterator[Record]:
+def _read_json(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
     # A .json file is one document: it is read whole (use JSONL to stream large inputs).
-    try:
-        data = json.loads(_read_bytes(source.location).decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        yield Record(id=source.name).mark(ERROR, f"{source.location}: invalid JSON: {exc}")
+    data = _read_bounded(source.location, options.max_bytes)
+    if data is None:
+        reason = f"{_over(options.max_bytes)}; a .json file is read whole: use JSONL for big inputs"
+        yield 0, Record(id=source.name).mark(ERROR, f"{source.location}: {reason}")
         return
-    rows = data if isinstance(data, list) else [data]
+    try:
+        document, _ = _loads(data, ())
+    except _Unreadable as exc:
+        yield 0, Record(id=source.name).mark(ERROR, f"{source.location}: {exc}")
+        return
+    rows = document if isinstance(document, list) else [document]
     for i, row in enumerate(rows, start=1):
         default_id = source.name if len(rows) == 1 else f"{source.name}-{i}"
-        yield _from_row(row, default_id, f"{source.location} item {i}", options)
+        yield i, _from_row(row, default_id, source.where(i), options)
 
 
-def _read_csv(source: Source, options: ReadOptions) -> Iterator[Record]:
-    csv.field_size_limit(2**31 - 1)  # long articles are legitimate; the check step caps them
-    with _open_text(source.location) as f:
-        # NUL bytes make the csv module give up on the whole file; drop them instead.
-        reader = csv.DictReader(line.replace("\0", "") for line in f)
-        for i, row in enumerate(reader, start=1):
-            row.pop(None, None)  # cells beyond the header
-            yield _from_row(row, f"{source.name}-{i}", f"{source.location} row {i}", options)
+# ---- CSV -----------------------------------------------------------------------------
 
 
-def _read_parquet(source: Source, options: ReadOptions) -> Iterator[Record]:
+class _RowTooLong(Exception):
+    pass
+
+
+class _Feed:
+    """The physical lines csv.reader reads, with the lines the current row took, so that a
+    malformed row can give back all of them but its first."""
+
+    def __init__(self, lines: Iterable[str | None], limit: int) -> None:
+        self.lines = enumerate(lines, start=1)
+        self.back: deque[tuple[int, str | None]] = deque()
+        self.limit = limit
+        self.taken: list[tuple[int, str | None]] = []
+        self.size = 0
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        item = self.back.popleft() if self.back else next(self.lines)
+        self.taken.append(item)
+        line = item[1]
+        if line is None:
+            raise _RowTooLong
+        self.size += len(line)
+        if self.size > self.limit:
+            raise _RowTooLong
+        # NUL bytes made older csv modules give up on the whole file; they are no text.
+        return line.replace("\0", "")
+
+    def next_row(self) -> None:
+        self.taken, self.size = [], 0
+
+    def give_back(self) -> None:
+        self.back.extendleft(item for item in reversed(self.taken[1:]))
+
+
+def _csv_rows(lines: Iterable[str | None], limit: int) -> Iterator[tuple[int, list[str] | str]]:
+    """(first line number, cells) for each row, the header first; for a malformed row,
+    what is wrong with it instead of its cells. Blank lines are skipped.
+
+    A quoted cell may span lines. A row is malformed when its quote never closes (by
+    the end of the file, or within `limit` characters), when a closing quote is followed
+    by anything but a comma or the end of the line, or when a row that spans lines has
+    another number of cells than the header. Then only its first line is lost (an error
+    record), and reading starts again on the next line: a stray quote cannot swallow
+    the rest of the file."""
+    feed = _Feed(lines, limit)
+    reader = csv.reader(feed, strict=True)
+    width = None  # the header's number of cells
+    while True:
+        feed.next_row()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, _RowTooLong) as exc:
+            problem = _csv_problem(exc, feed.taken, limit)
+        else:
+            if not cells:  # a blank line
+                continue
+            if width is None or len(feed.taken) == 1 or len(cells) == width:
+                width = width or len(cells)
+                yield feed.taken[0][0], cells
+                continue
+            problem = (
+                f"a quoted cell runs from line {feed.taken[0][0]} over {len(feed.taken)} "
+                f"lines into a row of {len(cells)} cells, where the header has {width}"
+            )
+        first = feed.taken[0][0]
+        feed.give_back()
+        reader = csv.reader(feed, strict=True)  # a fresh one: the last stopped mid-cell
+        yield first, f"{problem}; reading goes on at line {first + 1}"
+
+
+def _csv_problem(exc: Exception, taken: list[tuple[int, str | None]], limit: int) -> str:
+    first = taken[0][0]
+    if isinstance(exc, _RowTooLong) and len(taken) == 1:
+        return f"line {first} is {_over(limit)}"
+    if isinstance(exc, _RowTooLong):
+        return f"a quoted cell opened on line {first} is still open after {limit:,} characters"
+    if "unexpected end of data" in str(exc):
+        return f"the quote opened on line {first} never closes"
+    return f"malformed CSV from line {first} ({exc})"
+
+
+def _read_csv(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
+    csv.field_size_limit(2**31 - 1)  # long articles are legitimate; max_bytes caps them
+    with _open_binary(source.location) as f:
+        rows = _csv_rows(_text_lines(f, options.max_bytes), options.max_bytes)
+        header = next(rows, None)
+        if header is None:
+            return
+        if isinstance(header[1], str):
+            reason = f"{source.location}: the header row is malformed: {header[1]}"
+            yield 0, Record(id=source.name).mark(ERROR, reason)
+            return
+        names, repeated = _distinct(header[1])
+        for i, (lineno, cells) in enumerate(rows, start=1):
+            default_id = f"{source.name}-{i}"
+            where = f"{source.where(i)} (line {lineno})"
+            if isinstance(cells, str):
+                yield i, Record(id=default_id).mark(ERROR, f"{where}: {cells}")
+                continue
+            # Missing cells are null, as csv.DictReader has them.
+            padded = cells + [None] * (len(names) - len(cells))
+            row = dict(zip(names, padded[: len(names)], strict=True))
+            record = _from_row(row, default_id, where, options, repeated)
+            if len(cells) > len(names) and record.ok:
+                record.mark(
+                    ERROR,
+                    f"{where}: {len(cells)} cells, but the header has {len(names)}: a comma in "
+                    "a cell that is not quoted?",
+                )
+            yield i, record
+
+
+# ---- tables --------------------------------------------------------------------------
+
+
+def _read_parquet(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
     import pyarrow.parquet as pq
 
     try:
         table = pq.ParquetFile(source.location)
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-        yield Record(id=source.name).mark(ERROR, f"{source.location}: not a Parquet file: {exc}")
+        yield 0, Record(id=source.name).mark(ERROR, f"{source.location}: not a Parquet file: {exc}")
         return
     from .writers import RECORD_SCHEMA, from_row
 
     # newsum's own Parquet (`-o x.parquet`, a run's shards) keeps unknown input fields
     # as JSON text in `extra`: read them back as the fields they were.
     ours = table.schema_arrow.equals(RECORD_SCHEMA)
+    # pyarrow's rows keep only the last of two columns of one name: rows by position.
+    names, repeated = _distinct(table.schema_arrow.names)
     i = 0
     for batch in table.iter_batches(batch_size=1024):
-        for row in batch.to_pylist():
+        columns = [column.to_pylist() for column in batch.columns]
+        for values in zip(*columns, strict=True):
             i += 1
+            row = dict(zip(names, values, strict=True))
             if ours:
                 with suppress(ValueError):
                     row = from_row(row)
-            yield _from_row(row, f"{source.name}-{i}", f"{source.location} row {i}", options)
+            where = source.where(i)
+            yield i, _from_row(row, f"{source.name}-{i}", where, options, repeated)
 
 
-def _read_hf(source: Source, options: ReadOptions) -> Iterator[Record]:
+def _read_hf(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
     for i, row in enumerate(source.dataset, start=1):
-        yield _from_row(row, f"{source.name}-{i}", f"hf:{source.location} row {i}", options)
+        yield i, _from_row(row, f"{source.name}-{i}", source.where(i), options)
 
 
 def _parse_hf(spec: str) -> tuple[str, str | None, str]:
@@ -436,4 +906,13 @@ _READERS = {
     "hf": _read_hf,
 }
 
-__all__ = ["FORMATS", "ReadOptions", "Source", "extract_html", "read_inputs", "resolve"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMATS",
+    "ReadOptions",
+    "Source",
+    "extract_html",
+    "read_inputs",
+    "read_sources",
+    "resolve",
+]

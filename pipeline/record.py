@@ -38,7 +38,7 @@ class Record:
     summary_en: str | None = None
     text_en: str | None = None
     chunks: int | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -51,6 +51,11 @@ class Record:
             raise ValueError(f"mark() needs 'skipped' or 'error' and a reason, got {status!r}")
         self.status, self.reason = status, reason
         return self
+
+    def warn(self, code: str, message: str) -> None:
+        """Note a doubt about the record that does not stop it: `code` names the kind
+        (`body-shrunk`, `translation-truncated`, ...) for tallies and filters."""
+        self.warnings.append({"code": code, "message": message})
 
     def remove(self, rule: str, text: str) -> None:
         """Note a span the cleaner took out of the body, and the rule that took it."""
@@ -72,7 +77,8 @@ class Record:
     def from_dict(cls, data: dict[str, Any], default_id: str) -> Record:
         """Rebuild a record from a JSON object: known fields by name, the rest into `extra`."""
         known = {k: v for k, v in data.items() if k in _FIELD_NAMES}
-        extra = {k: v for k, v in data.items() if k not in _FIELD_NAMES and k != "extra"}
+        # An input field called "extra" is an input field like any other.
+        extra = {k: v for k, v in data.items() if k not in _FIELD_NAMES}
         raw_id = known.pop("id", None)
         record = cls(id=default_id if raw_id in (None, "") else str(raw_id), extra=extra)
         for name, value in known.items():

@@ -59,7 +59,7 @@ from .readers import ReadOptions, Source, read_sources, resolve
 from .record import ERROR, FIELD_NAMES, STATUSES, Record
 from .schema import check
 from .step import Step, chain
-from .writers import dumps
+from .writers import WARNED, Tally, dumps
 
 FORMATS = ("jsonl", "parquet")
 EXECUTORS = ("local", "ray")
@@ -78,7 +78,6 @@ __all__ = [
 # Fields the model stages add: what the cache keeps and restores.
 MODEL_FIELDS = ("summary", "chunks", "summary_en", "text_en", "warnings", "status", "reason")
 # Fields the model stages add: what the cache keeps and restores.
-MODEL_FIELDS = ("summary", "chunks", "summary_en", "text_en", "warnings", "status", "reason")
 
 
 @dataclass(frozen=True)
@@ -96,6 +95,7 @@ class RunOptions:
     shard_size: int = field(default=1000, metadata={"min": 1})
     shard: str | None = None  # "I/N": only the I-th of N slices (0-based)
     executor: str = field(default="local", metadata={"choices": EXECUTORS})
+    reuse_duplicates: bool = True
     ray_address: str | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
     clean: CleanOptions = field(default_factory=CleanOptions)
@@ -197,7 +197,12 @@ def load_models(options: RunOptions) -> Models:
         steps.append(Summarize(summarizer.engine, summarizer.resolved.languages))
         info["summarizer"] = _model_info(summarizer)
     if translator_id:
-        translator = load_model(translator_id, generation, target_lang="en")
+        try:
+            translator = load_model(translator_id, generation, target_lang="en")
+        except NewsumError as exc:
+            raise NewsumError(
+                f"{exc} To summarize without translating, pass --no-translate."
+            ) from None
         steps.append(Translate(translator.engine, translator.resolved.languages, options.fields))
         info["translator"] = _model_info(translator)
     info["generation"] = {k: _plain(v) for k, v in asdict(generation).items() if v is not None}
@@ -274,6 +279,7 @@ def job_identity(options: RunOptions, sources: list[Source], models: Models) -> 
         "shard_size": options.shard_size,
         "format": options.format,
         "fields": list(options.fields),
+        "reuse_duplicates": options.reuse_duplicates,
         "models": {k: v for k, v in models.info.items() if k != "generation"},
         "generation": generation,
     }
@@ -365,7 +371,8 @@ class Manifest:
         totals: Counter[str] = Counter()
         for shard in self.shards.values():
             totals.update(shard["counts"])
-        self.data["counts"] = {s: totals[s] for s in STATUSES}
+        self.data["counts"] = {s: totals[s] for s in (*STATUSES, WARNED)}
+        self.data["reused"] = sum(shard.get("reused", 0) for shard in self.shards.values())
         self.data["status"] = status
         self.data["ended"] = now()
         self.save()
@@ -469,12 +476,58 @@ def _run_shards(folder, options, sources, models, manifest, executor, progress) 
                 )
             report("generated", len(records))
             continue
-        counts = executor.process_shard(folder, name, records, models.fingerprint, report)
+        reused = generate_shard(executor, folder, name, records, models, options, report)
+        counts = tally(records)
         entry = write_shard(folder, name, records, options.format)
-        manifest.complete(name, {"records": len(records), "counts": dict(counts),
+        manifest.complete(name, {"records": len(records), "counts": dict(counts), "reused": reused,
                                  "source": source, **entry})  # fmt: skip
         folder.cache(name).unlink(missing_ok=True)
     return shards, records_read
+
+
+def generate_shard(executor, folder, name, records, models, options, report) -> int:
+    """Run the model stages over a shard; returns how many records reused a near-duplicate's
+    outputs instead of being generated.
+
+    A near-duplicate (`duplicate_of`) whose original is in the same shard and came out
+    `ok` takes the original's summary and translation, with a `reused` warning. Only in
+    the same shard: every run of the job (whole, resumed, a slice of a job array, on Ray)
+    then decides alike, and nothing is held beyond the shard. A duplicate whose original
+    did not come out ok is generated after all."""
+    pending = records
+    originals = {}
+    if options.reuse_duplicates and models.engines():
+        first = {}
+        for record in records:
+            original = first.get(record.duplicate_of) if record.ok else None
+            if original is not None and original.ok:
+                # A copy of a copy takes the outputs of the first, which is generated.
+                originals[id(record)] = originals.get(id(original), original)
+            first.setdefault(record.id, record)
+        pending = [r for r in records if id(r) not in originals]
+    executor.process_shard(folder, name, pending, models.fingerprint, report)
+    retry = []
+    for record in records:
+        original = originals.get(id(record))
+        if original is None:
+            continue
+        if not original.ok:
+            retry.append(record)
+            continue
+        for field_name in ("summary", "chunks", "summary_en", "text_en"):
+            setattr(record, field_name, getattr(original, field_name))
+        record.warnings.extend(
+            w for w in original.warnings if not (isinstance(w, dict) and w.get("code") == "reused")
+        )
+        record.warn(
+            "reused",
+            f"summary and translation reused from {original.id!r}, of which this article is "
+            "a near-duplicate (--no-reuse-duplicates generates them anew)",
+        )
+    report("generated", len(originals) - len(retry))
+    if retry:
+        executor.process_shard(folder, name, retry, models.fingerprint, report)
+    return len(originals) - len(retry)
 
 
 def _source_digest(records: list[Record]) -> str:
@@ -642,7 +695,7 @@ class LocalExecutor:
                 report("generated", len(unit))
         finally:
             cache.close()
-        return Counter(r.status for r in records)
+        return tally(records)
 
     def generate(self, records: list[Record]) -> None:
         for _ in chain(records, self.models.steps):
@@ -650,6 +703,13 @@ class LocalExecutor:
 
     def close(self) -> None:
         pass
+
+
+def tally(records: Iterable[Record]) -> Tally:
+    counts = Tally()
+    for record in records:
+        counts.add(record)
+    return counts
 
 
 def open_cache(folder: OutDir, name: str, fingerprint: str) -> ShardCache:

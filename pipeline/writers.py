@@ -17,7 +17,7 @@ import os
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, Protocol, TextIO, TypeVar
@@ -32,14 +32,28 @@ from .record import STATUSES, Record
 T = TypeVar("T")
 
 
+# The tally's count of records that carry warnings, whatever their status.
+WARNED = "warnings"
+
+
 class Tally(Counter):
-    """Records counted by status, printed as the final `N ok, N skipped, N error` line."""
+    """Records counted by status (and those with warnings), printed as the final
+    `N ok, N skipped, N error` line."""
 
     def add(self, record: Record) -> None:
         self[record.status] += 1
+        if record.warnings:
+            self[WARNED] += 1
 
     def line(self) -> str:
-        return ", ".join(f"{self[status]} {status}" for status in STATUSES)
+        return tally_line(self)
+
+
+def tally_line(counts: Mapping[str, int]) -> str:
+    line = ", ".join(f"{counts.get(status, 0)} {status}" for status in STATUSES)
+    if counts.get(WARNED):
+        line += f" ({counts[WARNED]} with warnings)"
+    return line
 
 
 # ---- JSON ------------------------------------------------------------------------------
@@ -230,7 +244,7 @@ RECORD_SCHEMA = pa.schema(
         ("summary_en", pa.string()),
         ("text_en", pa.string()),
         ("chunks", pa.int64()),
-        ("warnings", pa.list_(pa.string())),
+        ("warnings", pa.list_(pa.struct([("code", pa.string()), ("message", pa.string())]))),
         ("extra", pa.string()),
     ]
 )
@@ -280,31 +294,27 @@ def _items(value: Any) -> tuple[list[Any], bool]:
     return [value], False
 
 
-def _fit_removed(value: Any) -> tuple[list[dict[str, str | None]], bool]:
+def _fit_structs(value: Any, keys: tuple[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    """A list of two-string structs ({rule, text}, {code, message}); an item that is not
+    an object of strings is fitted, its second key taking a bare value."""
     items, exact = _items(value)
     out = []
     for item in items:
         if isinstance(item, dict):
-            rule, rule_exact = _fit_string(item.get("rule"))
-            text, text_exact = _fit_string(item.get("text"))
-            exact = exact and rule_exact and text_exact and set(item) == {"rule", "text"}
+            fitted = {key: _fit_string(item.get(key)) for key in keys}
+            exact = exact and set(item) == set(keys) and all(ok for _, ok in fitted.values())
+            out.append({key: text for key, (text, _) in fitted.items()})
         else:
-            rule, text, exact = None, _fit_string(item)[0], False
-        out.append({"rule": rule, "text": text})
+            out.append({keys[0]: None, keys[1]: _fit_string(item)[0]})
+            exact = False
     return out, exact
-
-
-def _fit_strings(value: Any) -> tuple[list[str | None], bool]:
-    items, exact = _items(value)
-    fitted = [_fit_string(item) for item in items]
-    return [text for text, _ in fitted], exact and all(ok for _, ok in fitted)
 
 
 _FITS: dict[str, Callable[[Any], tuple[Any, bool]]] = {
     "lang_score": _fit_float,
     "chunks": _fit_int,
-    "removed": _fit_removed,
-    "warnings": _fit_strings,
+    "removed": lambda value: _fit_structs(value, ("rule", "text")),
+    "warnings": lambda value: _fit_structs(value, ("code", "message")),
 }
 
 
@@ -317,7 +327,7 @@ def to_row(record: Record) -> dict[str, Any]:
     - `lang_score` takes integers as floats; `chunks` takes 64-bit integers; any other
       value (a bool, a string, a float in `chunks`) leaves them null; NaN is null, as
       in JSONL;
-    - `removed` items become {rule, text} of strings, `warnings` items strings;
+    - `removed` items become {rule, text} of strings, `warnings` items {code, message};
     - `removed` and `warnings` are empty lists, never null.
     Nothing is lost: the original of every value that had to change is kept in `extra`,
     a JSON object (text, as `dumps` writes it) that also holds the input fields Record

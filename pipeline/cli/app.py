@@ -174,9 +174,11 @@ def finish(counts: Mapping[str, int]) -> None:
     A command that read nothing, or whose every record was skipped or failed, completed
     but produced nothing usable: scripts must not take that for success.
     """
-    report(", ".join(f"{counts.get(status, 0)} {status}" for status in STATUSES))
+    from ..writers import tally_line
+
+    report(tally_line(counts))
     if not counts.get(OK, 0):
-        total = sum(counts.values())
+        total = sum(counts.get(status, 0) for status in STATUSES)
         why = "no record was read" if not total else f"none of the {total} records is ok"
         typer.echo(f"newsum: {why}; see `status` and `reason` in the output", err=True)
         raise typer.Exit(1)

@@ -47,6 +47,13 @@ def clean(
     max_chars: Annotated[
         int, typer.Option(min=1, help="Longer texts are skipped with a reason.")
     ] = 500_000,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Make a record with warnings (body shrunk by cleaning, or short) an error.",
+        ),
+    ] = False,
     text_field: TextField = "text",
     id_field: IdField = "id",
     title_field: TitleField = "title",
@@ -56,7 +63,8 @@ def clean(
     """Clean French articles: fix characters, remove boilerplate, flag duplicates.
 
     Title, byline and date move out of the body into their fields; the language is
-    detected; every removed span is listed in `removed` with the rule that took it.
+    detected; every removed span is listed in `removed` with the rule that took it. A body
+    that kept less than half of its words, or fewer than 40, gets a `warnings` entry.
     """
     start(quiet, debug)
     from ..clean import CleanOptions
@@ -74,6 +82,7 @@ def clean(
         max_chars=max_chars,
         dedup=dedup,
         dedup_threshold=dedup_threshold,
+        strict=strict,
     )
     records = clean_records(read_inputs(inputs, read_options), options)
     finish(write_records(track(records, "cleaning", progress_enabled(quiet)), output))

@@ -83,7 +83,7 @@ def convert(
 @models_app.command(name="build-tiny")
 def build_tiny(
     output: Annotated[Path, typer.Argument(help="Folder to write the model to.")],
-    arch: Annotated[str, typer.Option(help="marian, t5 or mbart.")] = "marian",
+    arch: Annotated[str, typer.Option(help="marian, t5, mbart or nllb.")] = "marian",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same model).")] = 0,
     quiet: Quiet = False,
     debug: Debug = False,

@@ -65,6 +65,21 @@ def run(
         str | None,
         typer.Option(help="Translator (overrides the preset); '' for none.", rich_help_panel=_R),
     ] = None,
+    no_translate: Annotated[
+        bool,
+        typer.Option(
+            "--no-translate", help="Summarize only (same as --translator '').", rich_help_panel=_R
+        ),
+    ] = False,
+    reuse_duplicates: Annotated[
+        bool | None,
+        typer.Option(
+            "--reuse-duplicates/--no-reuse-duplicates",
+            help="A near-duplicate takes its original's summary and translation (same "
+            "shard). [default: on]",
+            rich_help_panel=_R,
+        ),
+    ] = None,
     fields_: Annotated[
         str | None,
         typer.Option(
@@ -118,6 +133,14 @@ def run(
         float | None, typer.Option(min=0.0, max=1.0, rich_help_panel=_C)
     ] = None,
     max_chars: Annotated[int | None, typer.Option(min=1, rich_help_panel=_C)] = None,
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict",
+            help="A record that cleaning warns about becomes an error.",
+            rich_help_panel=_C,
+        ),
+    ] = None,
     backend: Backend = None,
     device: Device = None,
     dtype: Dtype = None,
@@ -146,6 +169,12 @@ def run(
     given = {k: v for k, v in locals().items() if k not in _NOT_OPTIONS and v is not None}
     if "fields_" in given:
         given["fields"] = given.pop("fields_")
+    if "max_chars" in given:  # reading is bounded too, in bytes (see pipeline.readers)
+        given["max_bytes"] = 8 * given["max_chars"]
+    if given.pop("no_translate"):
+        if given.get("translator"):
+            raise NewsumError("--no-translate and --translator contradict each other: choose one")
+        given["translator"] = ""
     options = build_options(config, given)
     if print_config:
         typer.echo(to_toml(options.as_config()), nl=False)

@@ -113,7 +113,7 @@ def test_clean_reads_every_input_kind_in_order(
         "in1",
         "b",
         "hf1",  # the column mapping only applies where the column exists
-        "a",
+        "a~2",  # sub/a.txt: `a` is taken by a.txt, given alone; ids are unique in a run
         "deep/z",
         "c1",
         "js1",
@@ -124,7 +124,8 @@ def test_clean_reads_every_input_kind_in_order(
     assert records[7]["title"] == "Sécheresse"
     assert all(r["lang"] == "fr" for r in records)
     assert result.stdout == ""
-    assert result.stderr == "9 ok, 0 skipped, 0 error\n"
+    warned = sum(1 for r in records if r.get("warnings"))  # short test bodies: body-short
+    assert warned == 8 and result.stderr == f"9 ok, 0 skipped, 0 error ({warned} with warnings)\n"
 
 
 def test_stdout_output_holds_only_jsonl(tmp_path: Path) -> None:
@@ -134,7 +135,8 @@ def test_stdout_output_holds_only_jsonl(tmp_path: Path) -> None:
     result = invoke("clean", tmp_path / "c.jsonl", "-o", "-")
     assert result.exit_code == 0, result.stderr
     assert [r["id"] for r in jsonl(result.stdout)] == ["r0", "r1"]
-    assert result.stderr == "2 ok, 0 skipped, 0 error\n"
+    assert all(r["warnings"][0]["code"] == "body-short" for r in jsonl(result.stdout))
+    assert result.stderr == "2 ok, 0 skipped, 0 error (2 with warnings)\n"
 
 
 def test_quiet_removes_the_tally(tmp_path: Path) -> None:
@@ -205,7 +207,8 @@ def test_bad_input_gives_one_record_each_and_the_run_succeeds(tmp_path: Path) ->
     assert "too long" in records["long-ligne"]["reason"]
     assert "binary" in records["2-binaire"]["reason"]
     assert "too long" in records["3-enorme"]["reason"]
-    assert result.stderr == "3 ok, 4 skipped, 5 error\n"
+    warned = sum(1 for r in records.values() if r.get("warnings"))
+    assert result.stderr == f"3 ok, 4 skipped, 5 error ({warned} with warnings)\n"
 
 
 def test_ids_are_never_used_as_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -375,7 +378,7 @@ def test_console_script_stderr_holds_only_the_tally(tmp_path: Path) -> None:
     proc = run_newsum("clean", tmp_path / "vide.html", tmp_path / "a.txt", "-o", "-")
     assert proc.returncode == 0, proc.stderr
     assert [r["status"] for r in jsonl(proc.stdout)] == ["error", "ok"]
-    assert proc.stderr == "1 ok, 0 skipped, 1 error\n"
+    assert proc.stderr == "1 ok, 0 skipped, 1 error (1 with warnings)\n"  # a short body
 
 
 def test_console_script_unknown_dataset_offline(tmp_path: Path) -> None:

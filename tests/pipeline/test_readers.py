@@ -379,12 +379,19 @@ class CountingStdin:
 
     def __init__(self, total: int) -> None:
         self.taken = 0
-        self.buffer = self._lines(total)
+        self.total = total
+        self.buffer = self  # read as sys.stdin.buffer.readline(size)
 
-    def _lines(self, total: int) -> Iterator[bytes]:
-        for i in range(total):
-            self.taken += 1
-            yield json.dumps({"id": f"s{i}", "text": f"{BODY} Numéro {i}."}).encode() + b"\n"
+    def readline(self, size: int = -1) -> bytes:
+        if self.taken == self.total:
+            return b""
+        i, self.taken = self.taken, self.taken + 1
+        line = json.dumps({"id": f"s{i}", "text": f"{BODY} Numéro {i}."}).encode() + b"\n"
+        assert size < 0 or len(line) <= size  # short lines: one call, one line
+        return line
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
 
 
 def test_readers_and_cleaning_are_lazy(monkeypatch: pytest.MonkeyPatch) -> None:

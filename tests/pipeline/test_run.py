@@ -78,7 +78,8 @@ def test_run_writes_shards_manifest_and_errors(tmp_path, models_args):
     assert len(ok) == 25 and all(r["summary"] and r["summary_en"] for r in ok)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"
-    assert manifest["counts"] == {"ok": 25, "skipped": 1, "error": 1}
+    warned = sum(1 for r in records if r.get("warnings"))
+    assert manifest["counts"] == {"ok": 25, "skipped": 1, "error": 1, "warnings": warned}
     assert set(manifest["shards"]) == {"part-00000", "part-00001", "part-00002"}
     assert manifest["models"]["summarizer"]["id"] == models_args[1]
     assert "torch" in manifest["libraries"] and manifest["started"] and manifest["ended"]
@@ -251,3 +252,32 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, tiny_models):
     assert [json.loads(line)["id"] for line in shard_lines(out)] == [
         f"a{i:04d}" for i in range(200)
     ]
+
+
+def test_wire_copies_reuse_the_original_summary_in_their_shard(tmp_path, models_args):
+    rows = articles(12)
+    copy = dict(rows[2], id="copie-a0002")  # the same dispatch on another site
+    copy["text"] = rows[2]["text"] + " Source : AFP."
+    late = dict(rows[1], id="copie-a0001")  # a copy that lands in the next shard
+    rows = [*rows[:6], copy, *rows[6:], late]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    assert invoke(source, "-o", out, "--shard-size", "8", *models_args).exit_code == 0
+    args = ["--shard-size", "8", "--no-reuse-duplicates", *models_args]
+    assert invoke(source, "-o", fresh, *args).exit_code == 0
+    records = {r["id"]: r for r in map(json.loads, shard_lines(out))}
+    assert records["copie-a0002"]["duplicate_of"] == "a0002"
+    for field in ("summary", "summary_en", "chunks"):
+        assert records["copie-a0002"][field] == records["a0002"][field]
+    assert [w["code"] for w in records["copie-a0002"]["warnings"]][-1] == "reused"
+    # Across shards a copy is generated: each shard decides alone, so slices and resumes agree.
+    assert records["copie-a0001"]["duplicate_of"] == "a0001"
+    assert "reused" not in [w["code"] for w in records["copie-a0001"].get("warnings", [])]
+    reused = [r for r in records.values() if "reused" in [w["code"] for w in r.get("warnings", [])]]
+    assert json.loads((out / "manifest.json").read_text())["reused"] == len(reused)
+    # Without reuse the same records, each generated: no reused warning, nothing counted.
+    generated = {r["id"]: r for r in map(json.loads, shard_lines(fresh))}
+    assert set(generated) == set(records)
+    assert not any(w["code"] == "reused" for r in generated.values() for w in r.get("warnings", []))
+    assert json.loads((fresh / "manifest.json").read_text())["reused"] == 0
+    assert generated["a0002"] == records["a0002"]

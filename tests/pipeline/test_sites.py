@@ -22,12 +22,14 @@ from pipeline.errors import NewsumError
 from pipeline.readers import read_inputs
 from pipeline.record import ERROR, OK, SKIPPED, Record
 
-SITES = Path(__file__).parents[1] / "fixtures" / "sites"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+SITES = FIXTURES / "sites"
+REPRO = FIXTURES / "repro"
 SAMPLE = Path(__file__).parents[2].parent / "shared" / "samples" / "whatsapp-outage-2014.txt"
 
 # Rules the cleaner may name in `removed`: the rule files' own, and the metadata steps.
 BUILTIN_RULES = {r.name for r in Rules.load().line + Rules.load().section}
-RULE_NAMES = BUILTIN_RULES | {"title", "byline"}
+RULE_NAMES = BUILTIN_RULES | {"title", "kicker", "byline"}
 
 NO_DEDUP = CleanOptions(dedup=False)
 
@@ -89,6 +91,11 @@ class Site:
     lang: str = "fr"
     gone: tuple[str, ...] = ()  # left out by the HTML extractor, before cleaning
     extra: dict[str, str] = field(default_factory=dict)  # other fields: name -> value
+    folder: str = "sites"  # under tests/fixtures/
+
+    @property
+    def path(self) -> Path:
+        return FIXTURES / self.folder / self.fixture
 
 
 SITE_CASES = [
@@ -261,12 +268,211 @@ SITE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", SITE_CASES, ids=lambda c: c.fixture)
+# ---- the pages of the issue "Content is never lost in silence" ----------------------------
+#
+# Three pages in the layouts of a free daily, a national daily with a paywall and a regional
+# daily, each as HTML and as the text a reader copies from it (tests/fixtures/repro/). The
+# free daily's comment counter under the standfirst ("0 commentaire") used to cut its whole
+# body as a comments section; the others left toolbars, captions, paywall notices and
+# related links, and took a kicker for the title.
+
+FREE_DAILY_BODY = (
+    # the standfirst, then every paragraph the "0 commentaire" cut used to take
+    "Le conducteur, âgé de 24 ans, roulait avec un permis probatoire.",
+    "Il pensait sans doute que la route était à lui.",
+    "a indiqué la gendarmerie de la Drôme sur sa page Facebook.",
+    "Titulaire d’un permis probatoire depuis huit mois",
+    "Il sera convoqué devant le tribunal de police de Valence.",
+    "Depuis le début de l’année, 14 personnes sont mortes sur les routes de la Drôme",
+)
+FREE_DAILY_TITLE = "Drôme : Un automobiliste flashé à 215 km/h sur l’A7 près de Valence"
+NATIONAL_DAILY_STANDFIRST = (
+    "Le premier ministre doit présenter jeudi aux partenaires sociaux une lettre de cadrage"
+)
+NATIONAL_DAILY_BODY = (
+    "Le gouvernement n’en a pas fini avec l’assurance-chômage.",
+    "d’économiser près de 3,6 milliards d’euros par an à partir de 2026.",
+    "« Le travail doit toujours payer davantage que l’inactivité »",
+    "« Une provocation »",  # an intertitle
+    "Les syndicats ont immédiatement dénoncé « une provocation ».",
+    "La CGT appelle à une journée de mobilisation le 2 avril.",
+    "Du côté patronal, le Medef salue « une réforme nécessaire »",
+    "Le taux de chômage s’est établi à 7,5 % au quatrième trimestre 2023",
+)
+NATIONAL_DAILY_TITLE = (
+    "Assurance-chômage : le gouvernement prépare un nouveau durcissement des règles"
+)
+REGIONAL_DAILY_BODY = (
+    "Un violent incendie s’est déclaré mardi 1er octobre vers 21 h",  # the standfirst
+    "Il était environ 21 h, mardi 1er octobre 2024",
+    "À l’arrivée des pompiers, le toit de l’entrepôt était déjà en grande partie effondré.",
+    "Près de 80 sapeurs-pompiers d’Ille-et-Vilaine ont été mobilisés toute la nuit.",
+    "Des riverains invités à fermer leurs fenêtres",  # an intertitle
+    "Par précaution, la préfecture a demandé aux habitants",
+    "Source d’inquiétude pour les 120 salariés du site",  # "Source" starts a sentence here
+    "Une enquête a été ouverte pour déterminer l’origine du sinistre.",
+)
+REGIONAL_DAILY_TITLE = "Rennes. Un incendie ravage un entrepôt de la zone de la Janais"
+
+REPRO_CASES = [
+    Site(
+        "free-daily-roadsafety.txt",
+        folder="repro",
+        keep=FREE_DAILY_BODY,
+        drop={
+            # the reader took the kicker for the title; the headline under it is the title
+            "SECURITE ROUTIERE": "kicker",
+            "20 Minutes avec agence": "agency-credit",
+            "Publié le 12/02/24 à 10h47 — Mis à jour le 12/02/24 à 11h05": "byline",
+            "PARTAGE": "share",
+            "0 commentaire": "comments",  # a counter under the standfirst: no section cut
+            "Illustration d'un contrôle de gendarmerie. — F. Scheiber / 20 Minutes": (
+                "photo-caption"
+            ),
+            "Sur le même sujet": "related-tail",
+            "Isère : Un chauffard flashé à 200 km/h avec son enfant à bord": "related-tail",
+            "Sécurité routière : Le nombre de morts en baisse en janvier": "related-tail",
+        },
+        title=FREE_DAILY_TITLE,
+        date="2024-02-12T10:47",  # a two-digit year, day first
+    ),
+    Site(
+        "free-daily-roadsafety.html",
+        folder="repro",
+        keep=FREE_DAILY_BODY,
+        drop={"SECURITE ROUTIERE": "kicker", "0 commentaire": "comments"},
+        gone=(
+            "20 Minutes avec agence",
+            "Publié le",
+            "PARTAGE",
+            "Illustration d'un contrôle",
+            "Sur le même sujet",
+            "Isère : Un chauffard",
+            "Tous les sujets",
+            "Fil info",
+            "© Copyright 20 Minutes",
+        ),
+        title=FREE_DAILY_TITLE,
+        date="2024-02-12",
+        extra={"source": "20 Minutes"},
+    ),
+    Site(
+        "national-daily-unemployment.txt",
+        folder="repro",
+        keep=(NATIONAL_DAILY_STANDFIRST, *NATIONAL_DAILY_BODY),
+        drop={
+            "Article réservé aux abonnés": "subscriber-only",
+            "Par Hélène Jacquemin et Thomas Lerouge": "byline",
+            "Publié le 14 mars 2024 à 05h45, modifié le 14 mars 2024 à 11h02": "byline",
+            "Temps de Lecture 4 min.": "reading-time",
+            # toolbar lines the page repeats: boilerplate, not subtitles
+            "Offrir cet article": "article-tools",
+            "Ajouter à vos sélections": "article-tools",
+            "Réutiliser ce contenu": "article-tools",
+            "Partager": "share",
+            "Le premier ministre à l’Hôtel de Matignon, à Paris, le 12 mars 2024. LUDOVIC MARIN"
+            " / AFP": "photo-caption",
+            "Lire aussi | Article réservé à nos abonnés": "read-also",
+            "Lire aussi le décryptage | Chômage : pourquoi le taux remonte": "read-also",
+            "Il vous reste 61.42% de cet article à lire.": "paywall-tail",  # decimals
+            "Déjà abonné ? Se connecter": "paywall-tail",
+            "Contribuer": "paywall-tail",
+            "Lecture du Monde en cours sur un autre appareil.": "paywall-tail",
+            "Vous pouvez lire Le Monde sur un seul appareil à la fois": "paywall-tail",
+            "Découvrir les offres multicomptes": "paywall-tail",
+        },
+        title=NATIONAL_DAILY_TITLE,
+        author="Hélène Jacquemin et Thomas Lerouge",
+        date="2024-03-14T05:45",
+    ),
+    Site(
+        "national-daily-unemployment.html",
+        folder="repro",
+        # the standfirst: test_national_daily_html_keeps_its_standfirst
+        keep=NATIONAL_DAILY_BODY,
+        drop={
+            "Lire aussi | Article réservé à nos abonnés": "read-also",
+            "Lire aussi le décryptage | Chômage : pourquoi le taux remonte": "read-also",
+            "Il vous reste 61.42% de cet article à lire.": "paywall-tail",
+            "Déjà abonné ? Se connecter": "paywall-tail",
+        },
+        gone=(
+            "Article réservé aux abonnés",
+            "Par Hélène Jacquemin",
+            "Temps de Lecture",
+            "Offrir cet article",
+            "LUDOVIC MARIN / AFP",
+            "Lecture du Monde en cours",
+            "Découvrir les offres multicomptes",
+            "Services Le Monde",
+            "Mots croisés",
+            "Tous droits réservés",
+        ),
+        title=NATIONAL_DAILY_TITLE,
+        author="Hélène Jacquemin; Thomas Lerouge",
+        date="2024-03-14",
+        extra={"source": "Le Monde.fr"},
+    ),
+    Site(
+        "regional-daily-fire.txt",
+        folder="repro",
+        keep=REGIONAL_DAILY_BODY,
+        drop={
+            # the author on the date line, after the site's name
+            "Ouest-France Yann Le Berre. Publié le 02/10/2024 à 18h12": "byline",
+            "Écouter": "audio-player",
+            "Partager cet article": "share",
+            "Facebook": "share",
+            "Whatsapp": "share",
+            "Copier le lien": "share",
+            "Une épaisse fumée noire était visible depuis la rocade mardi soir. | OUEST-FRANCE": (
+                "photo-caption"
+            ),
+            "Photo : Ouest-France / Yann Le Berre": "photo-credit",
+            "Cet article vous a été offert par un abonné.": "subscriber-only",
+            "Votre avis compte": "reader-prompt",
+            "Réagir": "comments",
+            "Les plus lus": "related-tail",
+            "Rennes. Les travaux du métro perturbent la circulation": "related-tail",
+            "Ouest-France vous recommande": "related-tail",
+            "Chartres-de-Bretagne. Le marché de Noël revient": "related-tail",
+        },
+        title=REGIONAL_DAILY_TITLE,
+        author="Yann Le Berre",
+        date="2024-10-02T18:12",
+    ),
+    Site(
+        "regional-daily-fire.html",
+        folder="repro",
+        keep=REGIONAL_DAILY_BODY,
+        drop={},
+        gone=(
+            "Ouest-France Yann Le Berre",
+            "Écouter",
+            "Partager cet article",
+            "Une épaisse fumée noire",
+            "Photo : Ouest-France",
+            "offert par un abonné",
+            "Votre avis compte",
+            "Réagir",
+            "Les plus lus",
+            "Accueil › Bretagne",
+            "Gérer mes cookies",
+        ),
+        title=REGIONAL_DAILY_TITLE,
+        date="2024-10-02",
+        extra={"source": "Ouest-France.fr"},
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SITE_CASES + REPRO_CASES, ids=lambda c: c.fixture)
 def test_site_fixture(case: Site) -> None:
-    path = SITES / case.fixture
+    path = case.path
     record = clean_one(path)
 
     assert (record.status, record.reason) == (OK, None)
+    assert record.warnings == []  # whole articles: nothing that looks like a lost body
     for snippet in case.keep:
         assert snippet in record.text, f"body text lost: {snippet!r}"
     for snippet, rule in case.drop.items():
@@ -289,8 +495,34 @@ def test_site_fixture(case: Site) -> None:
         assert_nothing_lost(path.read_text(encoding="utf-8"), record)
 
 
+def test_comment_counter_under_the_standfirst_cuts_nothing() -> None:
+    """The free daily's "0 commentaire" is no comments section: the body stays, whole."""
+    for path in (REPRO / "free-daily-roadsafety.txt", REPRO / "free-daily-roadsafety.html"):
+        record = clean_one(path)
+        paragraphs = record.text.split("\n")
+        assert len(paragraphs) == 4, record.text  # the standfirst and three paragraphs
+        assert len(record.text.split()) > 100
+        assert "comments-section" not in {e["rule"] for e in record.removed}
+        assert removed_by(record, "0 commentaire") == ["comments"]
+
+
+def test_national_daily_html_keeps_its_standfirst() -> None:
+    """Depends on pipeline/readers.py keeping the standfirst trafilatura finds (the
+    `article__desc` paragraph); the cleaner must then leave it in the body."""
+    record = clean_one(REPRO / "national-daily-unemployment.html")
+    assert record.text.startswith(NATIONAL_DAILY_STANDFIRST)
+
+
+@pytest.mark.parametrize("name", ["free-daily-roadsafety", "regional-daily-fire"])
+def test_repro_txt_and_html_give_the_same_body(name: str) -> None:
+    """The copied text cleans to what the HTML extractor keeps."""
+    from_txt, from_html = clean_one(REPRO / f"{name}.txt"), clean_one(REPRO / f"{name}.html")
+    assert from_txt.text == from_html.text
+    assert from_txt.title == from_html.title
+
+
 def test_site_fixtures_cleaned_together_keep_order_and_ids() -> None:
-    paths = [SITES / case.fixture for case in SITE_CASES]
+    paths = [case.path for case in SITE_CASES]
     records = clean_paths(*paths, options=CleanOptions())
     assert [r.id for r in records] == [p.stem for p in paths]
     assert all(r.ok and r.duplicate_of is None for r in records)
@@ -515,6 +747,16 @@ MUST_KEEP = {
     "votre-avis": "Votre avis compte, répète le maire dans chaque réunion publique.",
     "publicite-mensongere": "Publicité mensongère : l'enseigne condamnée à 200 000 euros.",
     "par-la-suite": "Par la suite, il a démissionné de son mandat de conseiller régional.",
+    "contribuer": "Contribuer au débat public est un droit, rappelle la présidente.",
+    "enregistrer": "Enregistrer un album à 70 ans, elle en rêvait depuis longtemps.",
+    "ecouter": "Écouter les habitants avant de décider : c'est la méthode du nouveau maire.",
+    "sondage-result": "Résultats du sondage : 54 % des Français jugent la réforme injuste.",
+    "agency-sentence": "Il travaille avec l'AFP.",
+    "dash-in-sentence": "Le verdict est tombé mardi soir — COUPABLE.",
+    "score-after-dash": "Le score final — 3-0 — a surpris les supporters du club.",
+    "device-sentence": "La lecture des données sur un autre appareil est interdite par la loi.",
+    "recommande-sentence": "Le médecin vous recommande de boire beaucoup d'eau.",
+    "lire-aussi-words": "Lire aussi les pages du rapport : elles éclairent le débat.",
 }
 
 
@@ -563,6 +805,29 @@ MUST_DROP = [
     ("Crédit photo : Shutterstock", "photo-credit"),
     ("Accueil › Bretagne › Brest", "navigation"),
     ("Retour en haut", "navigation"),
+    # the pages of tests/fixtures/repro/ and their kind
+    ("Lire aussi le décryptage | Chômage : pourquoi le taux remonte", "read-also"),
+    ("Offrir cet article", "article-tools"),
+    ("Ajouter à vos sélections", "article-tools"),
+    ("Réutiliser ce contenu", "article-tools"),
+    ("Sauvegarder", "article-tools"),
+    ("Contribuer", "article-tools"),
+    ("Écouter", "audio-player"),
+    ("Écouter cet article (4 min)", "audio-player"),
+    ("Lecture du Monde en cours sur un autre appareil.", "device-limit"),
+    ("Vous pouvez lire Le Monde sur un seul appareil à la fois", "device-limit"),
+    ("Découvrir les offres multicomptes", "subscribe"),
+    ("Cet article vous a été offert par un abonné.", "subscriber-only"),
+    ("Votre avis compte", "reader-prompt"),
+    ("Participez à notre sondage !", "reader-poll"),
+    ("Voir les résultats", "reader-poll"),
+    ("128 votes", "reader-poll"),
+    ("20 Minutes avec agence", "agency-credit"),
+    ("(avec AFP)", "agency-credit"),
+    ("Le Monde avec AFP et Reuters", "agency-credit"),
+    ("Illustration d'un contrôle de gendarmerie. — F. Scheiber / 20 Minutes", "photo-caption"),
+    ("Le premier ministre à Matignon, le 12 mars 2024. LUDOVIC MARIN / AFP", "photo-caption"),
+    ("Une épaisse fumée noire était visible mardi soir. | OUEST-FRANCE", "photo-caption"),
 ]
 
 
@@ -578,8 +843,10 @@ MUST_CUT = [
     ("3 commentaires", "comments-section"),
     ("Réactions (12)", "comments-section"),
     ("Il vous reste 72 % de l'article à lire", "paywall-tail"),
+    ("Il vous reste 61.42% de cet article à lire.", "paywall-tail"),
     ("La suite est réservée aux abonnés.", "paywall-tail"),
     ("Les plus lus", "related-tail"),
+    ("Ouest-France vous recommande", "related-tail"),
 ]
 
 
@@ -607,8 +874,8 @@ def test_no_builtin_rule_matches_an_empty_line() -> None:
 
 # ---- rule files ------------------------------------------------------------------------
 
-AGENCY_LINE = "Avec AFP et Reuters"
-ARTICLE = "\n".join([BEFORE, AGENCY_LINE, "Source : AFP", "Lire aussi : Le budget", AFTER])
+PROMO_LINE = "Écoutez la chronique sur notre antenne à 7 h"
+ARTICLE = "\n".join([BEFORE, PROMO_LINE, "Source : AFP", "Lire aussi : Le budget", AFTER])
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -623,8 +890,8 @@ def test_user_rules_file_adds_a_rule(tmp_path: Path) -> None:
         "site.toml",
         """
 [[line]]
-name = "agency-credit"
-pattern = '''avec (afp|reuters)( et (afp|reuters))?'''
+name = "radio-promo"
+pattern = '''écoutez .* sur notre antenne.*'''
 
 [[section]]
 name = "partner-tail"
@@ -632,12 +899,12 @@ marker = '''en partenariat avec la gazette'''
 """,
     )
     before = clean_text(ARTICLE)
-    assert AGENCY_LINE in before.text  # not a built-in rule
+    assert PROMO_LINE in before.text  # not a built-in rule
 
     options = CleanOptions(rules_files=(rules,), dedup=False)
     after = clean_text(ARTICLE + "\nEn partenariat avec La Gazette\nUn encart.", options)
     assert after.text.split("\n") == [BEFORE, AFTER]
-    assert {"rule": "agency-credit", "text": AGENCY_LINE} in after.removed
+    assert {"rule": "radio-promo", "text": PROMO_LINE} in after.removed
     assert {"rule": "partner-tail", "text": "En partenariat avec La Gazette\nUn encart."} in (
         after.removed
     )
@@ -660,7 +927,7 @@ def test_disabled_rules_compose_across_files(tmp_path: Path) -> None:
     record = clean_text(ARTICLE, CleanOptions(rules_files=(first, second), dedup=False))
     assert record.text.split("\n") == [
         BEFORE,
-        AGENCY_LINE,
+        PROMO_LINE,
         "Source : AFP",
         "Lire aussi : Le budget",
         AFTER,
