@@ -409,8 +409,11 @@ def write_parquet(records: Iterable[Record], path: Path) -> Tally:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) to `path` whole or not at all; NewsumError when it cannot."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    """Write `text` (UTF-8) to `path` whole or not at all; NewsumError when it cannot.
+
+    A lone surrogate (valid in JSON input, say in an id) cannot be UTF-8: it is written
+    as its `\\udXXX` escape, which inside a JSON string reads back the same."""
+    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"))
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -247,3 +247,18 @@ def test_hf_references_use_the_dataset_column_preset(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["counts"]["matched"] == 3 and report["inputs"]["ref_field"] == "summary"
+
+
+def test_an_id_with_a_lone_surrogate_is_reported_not_a_crash(tmp_path):
+    # Valid JSON ("\ud800" escaped) that UTF-8 cannot hold: the D6 reproduction.
+    text = "Le gouvernement a annoncé mardi une réforme. Les syndicats ont réagi."
+    pred = tmp_path / "p.jsonl"
+    lone = json.dumps({"id": "s\ud800", "summary": text})  # json escapes it: valid JSON
+    pred.write_text(lone + "\n" + json.dumps({"id": "r", "summary": text}) + "\n")
+    refs = write_jsonl(tmp_path / "refs.jsonl", [{"id": "r", "summary": text}])
+    for name in ("rep.json", "rep.md", "rep.html"):
+        result = run_eval(pred, "--references", refs, "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "rep.json").read_text(encoding="utf-8"))
+    assert report["counts"]["extra_ids"] == ["s\ud800"]  # reads back as the same id
+    assert report["counts"]["matched"] == 1
