@@ -51,7 +51,10 @@ REPORTS = ("report.json", "report.md", "report.html")
 
 _SHARD = re.compile(r"part-(\d{5,})")
 # Temporary files of an interrupted write: newsum's own names, safe to remove.
-_TEMPORARY = re.compile(r"\..*\.tmp")
+_TEMPORARY = re.compile(
+    r"\.(?:part-\d{5,}\.(?:jsonl|parquet)|manifest(?:-\d+-of-\d+)?\.json|errors\.jsonl"
+    r"|report\.(?:json|md|html)|\.newsum)\.\d+\.[0-9a-f]{8}\.tmp"
+)  # pipeline.writers names them `.NAME.PID.RANDOM.tmp`
 
 
 def shard_name(index: int) -> str:

@@ -98,8 +98,9 @@ def _shard_dropped_with_torn_cache(out: Path) -> None:
 
 
 def _stray_temporary_files(out: Path) -> None:
-    (out / "shards/.part-00002.jsonl.999.tmp").write_text("half a shard")
-    (out / ".manifest.json.999.tmp").write_text("{")
+    (out / "shards/.part-00002.jsonl.999.0a1b2c3d.tmp").write_text("half a shard")
+    (out / ".manifest.json.999.0a1b2c3d.tmp").write_text("{")
+    (out / ".notes.tmp").write_text("the user's, kept")
 
 
 DAMAGE = {
@@ -132,7 +133,9 @@ def test_resume_repairs_any_damage_and_ends_with_the_uninterrupted_records(
     assert shard_lines(out) == reference
     done = manifest(out)
     assert done["status"] == "complete" and done["counts"]["ok"] == 300
-    assert not [p for p in out.rglob("*.tmp")]
+    assert [p.name for p in out.rglob("*.tmp")] == (
+        [".notes.tmp"] if damage == "temporary files" else []
+    )
 
 
 def test_resume_of_a_complete_run_checks_and_changes_nothing(tmp_path, c300, reference):
