@@ -23,6 +23,11 @@ def value(record: Record, name: str) -> Any:
     return getattr(record, name) if name in FIELD_NAMES else record.extra.get(name)
 
 
+def has_text(text: Any) -> bool:
+    """A string with something besides whitespace: what a field needs to be scored."""
+    return isinstance(text, str) and bool(text.strip())
+
+
 def preset_for(spec: str) -> dict[str, str]:
     """The column preset of an hf: reference spec, by the dataset's name."""
     if not spec.startswith("hf:"):
@@ -86,11 +91,13 @@ def match(
             out.missing.append(id_)
             continue
         pred_text, ref_text = value(pred, pred_field), value(ref, ref_field)
-        if not isinstance(pred_text, str) or not pred_text.strip():
-            why = pred.reason or f"no {pred_field!r}"
-            out.unscored.append({"id": id_, "reason": f"prediction: {why}"})
-        elif not isinstance(ref_text, str) or not ref_text.strip():
-            out.unscored.append({"id": id_, "reason": f"reference: no {ref_field!r}"})
+        if not has_text(pred_text):
+            reason = f"prediction has no text in {pred_field!r}"
+            if not pred.ok:  # the run said why: an error or a skipped article
+                reason += f" (status {pred.status}: {pred.reason})"
+            out.unscored.append({"id": id_, "reason": reason})
+        elif not has_text(ref_text):
+            out.unscored.append({"id": id_, "reason": f"reference has no text in {ref_field!r}"})
         else:
             out.ids.append(id_)
             out.predictions.append(pred_text)

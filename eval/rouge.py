@@ -1,13 +1,16 @@
 """French-aware ROUGE on top of rouge-score's scorer (LCS and n-gram code are theirs).
 
 rouge-score's default tokenizer keeps only `[a-z0-9]`: "février" becomes "f", "vrier"
-and "été" becomes "t", so French ROUGE computed the usual way is wrong. Two tokenizers:
+and "été" becomes "t", so French ROUGE computed the usual way is wrong. Three tokenizers:
 
 - `fr` (default for French): NFC, lowercase, tokens are maximal runs of Unicode letters
   and digits (apostrophes, hyphens and punctuation split words: "l'été" -> "l", "été";
   "9,5 %" -> "9", "5"), then the Snowball French stemmer unless `stem=False`.
-- `compat`: rouge-score's own tokenizer and Porter stemmer, bit for bit, to compare with
-  published numbers computed that way (e.g. OrangeSum).
+- `en` (default for English fields such as `summary_en`): rouge-score's own tokenizer
+  and Porter stemmer, which is what rouge-score was made for; sentences for rougeLsum
+  are split as English.
+- `compat`: the same tokenizer and stemmer applied to French text, bit for bit, to
+  compare with published numbers computed that way (e.g. OrangeSum).
 
 Scale: `rouge_pairs` keeps rouge-score's own per-pair values (0-1) so they can be
 compared with it exactly; system scores (`aggregate_rouge`, `rouge_scores`,
@@ -43,7 +46,8 @@ from rouge_score import rouge_scorer, tokenizers
 from eval.bootstrap import BootstrapOptions, bootstrap_ci, paired_bootstrap
 
 METRICS: tuple[str, ...] = ("rouge1", "rouge2", "rougeL", "rougeLsum")
-TokenizerName = Literal["fr", "compat"]
+TokenizerName = Literal["fr", "en", "compat"]
+TOKENIZERS: tuple[str, ...] = ("fr", "en", "compat")
 
 # Maximal runs of Unicode letters and digits: \w minus the underscore. "œ" is a letter
 # (not a compatibility ligature), so "œuvre" stays one token.
@@ -78,24 +82,31 @@ class RougeOptions:
     bootstrap: BootstrapOptions = field(default_factory=BootstrapOptions)
 
     def __post_init__(self) -> None:
-        if self.tokenizer not in ("fr", "compat"):
-            raise ValueError(f"unknown ROUGE tokenizer {self.tokenizer!r}: use 'fr' or 'compat'")
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(
+                f"unknown ROUGE tokenizer {self.tokenizer!r}: use {', '.join(TOKENIZERS)}"
+            )
+
+    @property
+    def lang(self) -> str:
+        """Language of the scored text, for sentence splitting (`compat` scores French)."""
+        return "en" if self.tokenizer == "en" else "fr"
 
 
 def make_scorer(options: RougeOptions) -> rouge_scorer.RougeScorer:
     """A rouge-score `RougeScorer` with the tokenizer the options ask for."""
-    if options.tokenizer == "compat":
+    if options.tokenizer in ("en", "compat"):
         # Exactly what `RougeScorer(metrics, use_stemmer=...)` does by default.
         return rouge_scorer.RougeScorer(list(options.metrics), use_stemmer=options.stem)
     return rouge_scorer.RougeScorer(list(options.metrics), tokenizer=FrenchTokenizer(options.stem))
 
 
-def sentences_per_line(text: str) -> str:
-    """French text with one sentence a line, the layout rougeLsum expects."""
+def sentences_per_line(text: str, lang: str = "fr") -> str:
+    """Text in `lang` with one sentence a line, the layout rougeLsum expects."""
     # Imported here: only this helper needs the sentence segmenter.
     from pipeline.sentences import split_sentences
 
-    return "\n".join(split_sentences(text, "fr"))
+    return "\n".join(split_sentences(text, lang))
 
 
 def rouge_pairs(
@@ -114,7 +125,8 @@ def rouge_pairs(
     out = {metric: np.zeros((len(predictions), 3)) for metric in options.metrics}
     for i, (prediction, reference) in enumerate(zip(predictions, references, strict=True)):
         if options.split_sentences:
-            prediction, reference = sentences_per_line(prediction), sentences_per_line(reference)
+            prediction = sentences_per_line(prediction, options.lang)
+            reference = sentences_per_line(reference, options.lang)
         # rouge-score's argument order is (target, prediction).
         for metric, score in scorer.score(reference, prediction).items():
             out[metric][i] = (score.precision, score.recall, score.fmeasure)
@@ -179,7 +191,7 @@ def rouge_signature(options: RougeOptions, n: int) -> str:
     `rouge:tok=fr|stem=snowball-fr|sent=newline|n=500|boot=1000|seed=12345|ci=95%|
     rouge-score=0.1.2|snowballstemmer=3.1.1`.
     """
-    if options.tokenizer == "compat":
+    if options.tokenizer in ("en", "compat"):
         stem, libs = "porter", ["rouge-score", "nltk"]  # nltk provides the Porter stemmer
     else:
         stem, libs = "snowball-fr", ["rouge-score", "snowballstemmer"]
@@ -188,7 +200,7 @@ def rouge_signature(options: RougeOptions, n: int) -> str:
     parts = [
         f"tok={options.tokenizer}",
         f"stem={stem if options.stem else 'no'}",
-        f"sent={'split-fr' if options.split_sentences else 'newline'}",
+        f"sent={f'split-{options.lang}' if options.split_sentences else 'newline'}",
         f"n={n}",
         options.bootstrap.signature(),
         *(f"{lib}={metadata.version(lib)}" for lib in libs),

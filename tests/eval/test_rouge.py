@@ -346,4 +346,4 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="match ids"):
         rouge_pairs(["a"], ["a", "b"])
     with pytest.raises(ValueError, match="tokenizer"):
-        RougeOptions(tokenizer="en")  # type: ignore[arg-type]
+        RougeOptions(tokenizer="de")  # type: ignore[arg-type]
