@@ -759,8 +759,8 @@ def write_errors(folder: OutDir) -> None:
     atomic_write(folder / ERRORS, "".join(line + "\n" for line in lines).encode("utf-8"))
 
 
-_STAGES = ("check", "normalize", "title", "byline", "boilerplate", "lang", "dedup",
-           "summarize", "translate")  # fmt: skip
+_STAGES = ("check", "normalize", "title", "byline", "boilerplate", "check-body", "strict",
+           "lang", "dedup", "summarize", "translate")  # fmt: skip
 
 
 def _stage(reason: str) -> str:

@@ -500,3 +500,12 @@ def test_parquet_shards_have_one_schema_and_read_back_whole(tmp_path):
     result = invoke(source, "-o", out, *args, "--format", "parquet", "--resume")
     assert result.exit_code == 0 and "Parquet file part-00001.parquet" in result.stderr
     assert pq.read_table(out / "parquet").to_pylist() == table.to_pylist()
+
+
+def test_strict_run_turns_cleaning_warnings_into_errors_with_their_stage(tmp_path):
+    source = write_jsonl(tmp_path / "a.jsonl", dispatches(1))  # a short dispatch: body-short
+    out = tmp_path / "out"
+    result = invoke(source, "-o", out, *LEAD, "--strict")
+    assert result.exit_code == 1 and "0 ok, 0 skipped, 1 error" in result.stderr
+    (error,) = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert error["stage"] == "strict" and "body-short" in error["reason"]
