@@ -506,36 +506,24 @@ def _problems(report: dict[str, Any], code) -> dict | None:
     counts = report.get("counts") or {}
     items = []
 
-    def add(label: str, ids: list, meaning: str, count: int | None = None) -> None:
-        ids = list(ids or [])
-        n = len(ids) if count is None else count
-        if n:
-            items.append(
-                {
-                    "label": label,
-                    "count": n,
-                    "meaning": meaning,
-                    "ids": [code(i) for i in ids[:IDS_SHOWN]],
-                    "more": max(0, len(ids) - IDS_SHOWN),
-                }
-            )
-
-    def add_reasons(label: str, rows: list, meaning: str, count: int | None = None) -> None:
-        rows = list(rows or [])
-        n = len(rows) if count is None else count
-        if n:
-            items.append(
-                {
-                    "label": label,
-                    "count": n,
-                    "meaning": meaning,
-                    "reasons": [
-                        (code(r.get("id")), r.get("reason") or f"{DASH} (no reason recorded)")
-                        for r in rows[:IDS_SHOWN]
-                    ],
-                    "more": max(0, len(rows) - IDS_SHOWN),
-                }
-            )
+    def add(label: str, entries: list, meaning: str, count: int | None = None) -> None:
+        """A problem row: its count and the first entries, ids (shown as code) or
+        {id, reason} rows (shown with their reasons)."""
+        entries = list(entries or [])
+        n = len(entries) if count is None else count
+        if not n:
+            return
+        shown = entries[:IDS_SHOWN]
+        item = {"label": label, "count": n, "meaning": meaning,
+                "more": max(0, len(entries) - IDS_SHOWN)}  # fmt: skip
+        if shown and isinstance(shown[0], dict):
+            item["reasons"] = [
+                (code(r.get("id")), r.get("reason") or f"{DASH} (no reason recorded)")
+                for r in shown
+            ]
+        else:
+            item["ids"] = [code(i) for i in shown]
+        items.append(item)
 
     run = report.get("run") or {}
     problems = run.get("problems") or {}
@@ -558,7 +546,7 @@ def _problems(report: dict[str, Any], code) -> dict | None:
         ("error", "error records", "failed; the reason says where"),
     ):
         entry = problems.get(key) or {}
-        add_reasons(label, entry.get("items"), meaning, entry.get("count"))
+        add(label, entry.get("items"), meaning, entry.get("count"))
     add(
         "references without a prediction",
         counts.get("missing_ids"),
@@ -569,9 +557,7 @@ def _problems(report: dict[str, Any], code) -> dict | None:
         counts.get("extra_ids"),
         "not scored: no reference has this id",
     )
-    add_reasons(
-        "unscored pairs", counts.get("unscored_ids"), "matched, but no text to score on one side"
-    )
+    add("unscored pairs", counts.get("unscored_ids"), "matched, but no text to score on one side")
     add(
         "repeated reference ids",
         counts.get("repeated_reference_ids"),

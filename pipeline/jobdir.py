@@ -38,7 +38,7 @@ from typing import Any
 
 from . import __version__
 from .errors import NewsumError
-from .writers import write_bytes_atomic
+from .writers import cannot_write, write_bytes_atomic
 
 MARKER = ".newsum"
 LOCK = ".newsum.lock"
@@ -77,13 +77,6 @@ def owns(selected: tuple[int, int] | None, index: int) -> bool:
 
 
 # ---- writing -------------------------------------------------------------------------------
-
-
-def cannot_write(path: Path, exc: OSError) -> NewsumError:
-    return NewsumError(
-        f"cannot write {path}: {exc.strerror or exc}. Free some space or fix the permissions "
-        "(or choose another -o); then rerun with --resume, which keeps what is complete."
-    )
 
 
 def digest(data: bytes) -> dict[str, Any]:
@@ -262,16 +255,9 @@ class OutDir:
 
     def clear(self) -> None:
         """--overwrite: delete newsum's files (the slice's only, for a slice), nothing else."""
-        doomed: list[Path] = []
-        for folder, suffix in (
-            (SHARD_DIR, ".jsonl"),
-            (PARQUET_DIR, ".parquet"),
-            (CACHE_DIR, ".jsonl"),
-        ):
-            for path in (self.path / folder).glob(f"part-*{suffix}"):
-                index = shard_index(path.name.removesuffix(suffix))
-                if index is not None and owns(self.selected, index):
-                    doomed.append(path)
+        doomed = [
+            path for index, path in self._shard_files(CACHE_DIR) if owns(self.selected, index)
+        ]
         doomed.append(self.manifest)
         if self.selected is None:
             doomed += [*self.path.glob("manifest-*-of-*.json"), self.path / ERRORS]
@@ -286,12 +272,20 @@ class OutDir:
     def prune(self, total: int) -> None:
         """After a whole run: remove shard files past the last shard (an earlier, longer
         input's), which would otherwise be read as part of this run."""
-        for folder, suffix in ((SHARD_DIR, ".jsonl"), (PARQUET_DIR, ".parquet")):
+        for index, path in self._shard_files():
+            if index >= total:
+                path.unlink()
+                self.notices.append(f"removed {path.parent.name}/{path.name}, past the last shard")
+
+    def _shard_files(self, *more: str) -> Iterator[tuple[int, Path]]:
+        """(index, path) of the shard files in shards/, parquet/ and the folders `more`."""
+        suffixes = {SHARD_DIR: ".jsonl", PARQUET_DIR: ".parquet", CACHE_DIR: ".jsonl"}
+        for folder in (SHARD_DIR, PARQUET_DIR, *more):
+            suffix = suffixes[folder]
             for path in (self.path / folder).glob(f"part-*{suffix}"):
                 index = shard_index(path.name.removesuffix(suffix))
-                if index is not None and index >= total:
-                    path.unlink()
-                    self.notices.append(f"removed {folder}/{path.name}, past the last shard")
+                if index is not None:
+                    yield index, path
 
 
 _ABOUT = (

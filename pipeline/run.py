@@ -48,6 +48,7 @@ from .jobdir import (
     atomic_write,
     differences,
     digest,
+    file_digest,
     now,
     owns,
     read_json,
@@ -59,7 +60,7 @@ from .readers import ReadOptions, Source, read_sources, resolve
 from .record import ERROR, FIELD_NAMES, STATUSES, Record
 from .schema import check
 from .step import Step, chain
-from .writers import WARNED, Tally, dumps
+from .writers import WARNED, Tally, cannot_write, dumps, write_parquet
 
 FORMATS = ("jsonl", "parquet")
 EXECUTORS = ("local", "ray")
@@ -662,8 +663,6 @@ class ShardCache:
             self.sink.flush()
             os.fsync(self.sink.fileno())
         except OSError as exc:
-            from .jobdir import cannot_write
-
             raise cannot_write(self.path, exc) from None
 
     def close(self) -> None:
@@ -730,15 +729,10 @@ def write_shard(folder: OutDir, name: str, records: list[Record], fmt: str) -> d
     data = "".join(dumps(r) + "\n" for r in records).encode("utf-8")
     entry = atomic_write(folder.shard(name), data)
     if fmt == "parquet":
-        from .jobdir import file_digest
-        from .writers import write_parquet
-
         path = folder.parquet(name)
         try:
             path.parent.mkdir(exist_ok=True)
         except OSError as exc:
-            from .jobdir import cannot_write
-
             raise cannot_write(path.parent, exc) from None
         write_parquet(records, path)
         entry["parquet"] = file_digest(path)

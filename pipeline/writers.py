@@ -493,6 +493,11 @@ def _guarded(target: Path | str, call: Callable[..., T], *args: Any, **kwargs: A
     except BrokenPipeError:
         raise  # the reader of stdout or a FIFO left: the CLI stops quietly
     except OSError as exc:
-        # pyarrow's messages bury the reason; the errno's own words are the clearest.
-        why = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise NewsumError(f"cannot write {target}: {why}") from None
+        raise cannot_write(target, exc) from None
+
+
+def cannot_write(target: Path | str, exc: OSError) -> NewsumError:
+    """The error for an output that cannot be written: the path and the system's words."""
+    # pyarrow's messages bury the reason; the errno's own words are the clearest.
+    why = os.strerror(exc.errno) if exc.errno else str(exc)
+    return NewsumError(f"cannot write {target}: {why}")
