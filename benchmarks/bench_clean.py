@@ -85,10 +85,10 @@ def write_corpus(path: Path, n: int, seed: int = 0) -> float:
 
 CHILD = """
 import json, resource, sys, time
-from pipeline.clean import CleanOptions, clean
-from pipeline.readers import read_inputs
-from pipeline.record import Record
-from pipeline.writers import write_jsonl
+from newsum.pipeline.clean import CleanOptions, clean
+from newsum.pipeline.core.readers import read_inputs
+from newsum.pipeline.core.record import Record
+from newsum.pipeline.core.writers import write_jsonl
 src, dedup = sys.argv[1], sys.argv[2] == "1"
 # Warm up (language model load, lazy imports) so the rate is the steady state.
 list(clean(iter([Record("warm-up", text="Un court texte pour charger les modèles.")])))

@@ -37,7 +37,7 @@ def plain_rouge_score(preds: list[str], refs: list[str]) -> float:
 
 
 def newsum(preds: list[str], refs: list[str], tokenizer: str) -> float:
-    from eval.rouge import RougeOptions, aggregate_rouge, rouge_pairs
+    from newsum.eval.rouge import RougeOptions, aggregate_rouge, rouge_pairs
 
     options = RougeOptions(tokenizer=tokenizer, split_sentences=True)
     return aggregate_rouge(rouge_pairs(preds, refs, options), options)["rouge1"]["fmeasure"]

@@ -91,8 +91,8 @@ def naive_runner(model_dir: str, new_tokens: int):
 
 
 def engine_runner(model_dir: str, new_tokens: int, backend: str, batch_tokens: int, cap: int):
-    from models.load import load_model
-    from models.options import GenerationOptions
+    from newsum.models.load import load_model
+    from newsum.models.options import GenerationOptions
 
     options = GenerationOptions(
         backend=backend,
@@ -207,9 +207,9 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from models.ct2 import convert
-    from models.loading import quiet_libraries
-    from models.tiny import build_tiny
+    from newsum.models.ct2 import convert
+    from newsum.models.loading import quiet_libraries
+    from newsum.models.tiny import build_tiny
 
     quiet_libraries()  # no progress bars while saving the model
     started, stalled = time.perf_counter(), cpu_stall_seconds()

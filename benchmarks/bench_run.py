@@ -44,7 +44,7 @@ def measure(source: Path, model: Path, outdir: Path) -> dict:
     command = [
         sys.executable,
         "-c",
-        "from pipeline.cli import main; main()",
+        "from newsum.pipeline.cli import main; main()",
         "run",
         str(source),
         "-o",
@@ -69,8 +69,8 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from models.loading import quiet_libraries
-    from models.tiny import build_tiny
+    from newsum.models.loading import quiet_libraries
+    from newsum.models.tiny import build_tiny
 
     quiet_libraries()
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.readers import ReadOptions, read_inputs
-from pipeline.record import FIELD_NAMES, Record
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.record import FIELD_NAMES, Record
 
 # Column layouts of the reference sets users compare with (`datasets` names).
 REFERENCE_PRESETS: dict[str, dict[str, str]] = {

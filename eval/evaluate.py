@@ -54,11 +54,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
-from pipeline.errors import NewsumError
-from pipeline.jobdir import MANIFEST, PARQUET_DIR, SHARD_DIR, read_json
-from pipeline.readers import ReadOptions
-from pipeline.record import ERROR, SKIPPED, Record
+from newsum.pipeline import __version__
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.layout import MANIFEST, PARQUET_DIR, SHARD_DIR, read_json
+from newsum.pipeline.core.readers import ReadOptions
+from newsum.pipeline.core.record import ERROR, SKIPPED, Record
 
 from .bootstrap import BootstrapOptions
 from .data import Matched, has_text, match, preset_for, read_by_id, references_hash, value
@@ -265,7 +265,7 @@ def _sources(path: str | None, preds: dict[str, Record], ids: list[str]) -> dict
 
 def _lead3(sources: dict[str, str], matched: Matched, pairs, rouge_options: RougeOptions) -> dict:
     """Lead-3 on the pairs that have a source, and the system against it on those pairs."""
-    from models.extractive import Lead
+    from newsum.models.extractive import Lead
 
     lead = Lead(3)
     rows = [i for i, id_ in enumerate(matched.ids) if id_ in sources]

@@ -21,7 +21,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from pipeline.errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
 
 FORMATS = (".json", ".md", ".html")
 ROUGE_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -89,7 +89,7 @@ FAITHFULNESS = {  # key: (label, kind, meaning); kind picks the scale
 
 
 def write(report: dict[str, Any], path) -> None:
-    from pipeline.writers import write_text_atomic
+    from newsum.pipeline.core.writers import write_text_atomic
 
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -301,7 +301,7 @@ def _header(report: dict[str, Any], code) -> dict[str, Any]:
 
 def _models(models: Any) -> list[tuple[str, str]]:
     """(role, "id @ revision") for the summarizer and translator of a run's manifest
-    (pipeline.run.load_models writes {"preset", "summarizer", "translator", "generation"})."""
+    (pipeline.job.run.load_models writes {"preset", "summarizer", "translator", "generation"})."""
     if not isinstance(models, dict):
         return []
     out = []

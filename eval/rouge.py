@@ -43,7 +43,7 @@ import numpy as np
 import snowballstemmer
 from rouge_score import rouge_scorer, tokenizers
 
-from eval.bootstrap import BootstrapOptions, bootstrap_ci, paired_bootstrap
+from newsum.eval.bootstrap import BootstrapOptions, bootstrap_ci, paired_bootstrap
 
 METRICS: tuple[str, ...] = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 TokenizerName = Literal["fr", "en", "compat"]
@@ -104,7 +104,7 @@ def make_scorer(options: RougeOptions) -> rouge_scorer.RougeScorer:
 def sentences_per_line(text: str, lang: str = "fr") -> str:
     """Text in `lang` with one sentence a line, the layout rougeLsum expects."""
     # Imported here: only this helper needs the sentence segmenter.
-    from pipeline.sentences import split_sentences
+    from newsum.pipeline.core.sentences import split_sentences
 
     return "\n".join(split_sentences(text, lang))
 

@@ -25,7 +25,7 @@ import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-from eval.bootstrap import BootstrapOptions, paired_result, percentile_interval, resampled
+from newsum.eval.bootstrap import BootstrapOptions, paired_result, percentile_interval, resampled
 
 
 def default_metrics() -> dict[str, Metric]:

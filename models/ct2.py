@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from pipeline.errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
 
 from .backend import Backend, Decoding, OutOfMemory
 from .loading import check_weights, fetch, quiet_libraries, read_config

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from pipeline.sentences import split_sentences
+from newsum.pipeline.core.sentences import split_sentences
 
 # Function words ignored when comparing sentences (elided forms such as the "l" of
 # "l'État" included, since \w+ splits at the apostrophe).

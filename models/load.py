@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
 
 from .chunking import SPECIAL_TOKENS_MARGIN
 from .engine import Engine

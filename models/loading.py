@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
 
 # What a seq2seq model and its tokenizer need; pickled weights only on request.
 _FILES = [

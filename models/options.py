@@ -8,8 +8,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pipeline.errors import NewsumError
-from pipeline.schema import check
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.schema import check
 
 from .backend import Decoding
 

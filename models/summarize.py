@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pipeline.clean.language import by_language, language_refusal
-from pipeline.record import ERROR, SKIPPED, Record
-from pipeline.sentences import split_sentences
-from pipeline.step import Step
+from newsum.pipeline.core.languages import by_language, language_refusal
+from newsum.pipeline.core.record import ERROR, SKIPPED, Record
+from newsum.pipeline.core.sentences import split_sentences
+from newsum.pipeline.core.step import Step
 
 from .chunking import pack
 from .engine import Engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
 
 from .backend import Backend, Decoding, OutOfMemory
 from .loading import first_line

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from models.tiny import build_tiny
+from newsum.models.tiny import build_tiny
 
 warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
 
@@ -20,7 +20,7 @@ def tiny_models(tmp_path_factory) -> dict[str, str]:
     for arch in ("marian", "t5"):
         out[arch] = str(build_tiny(root / arch, arch))
     try:
-        from models.ct2 import convert
+        from newsum.models.ct2 import convert
     except ImportError:  # pragma: no cover
         return out
     for arch in ("marian", "t5"):

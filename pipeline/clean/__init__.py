@@ -25,9 +25,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..record import ERROR, SKIPPED, Record
-from ..schema import check
-from ..step import Step, chain
+from newsum.pipeline.core.record import ERROR, SKIPPED, Record
+from newsum.pipeline.core.schema import check
+from newsum.pipeline.core.step import Step, chain
+
 from .boilerplate import MIN_WORDS_BEFORE, RemoveBoilerplate, Rules
 from .dedup import FlagNearDuplicates
 from .language import DetectLanguage

@@ -47,9 +47,10 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
-from ..errors import NewsumError
-from ..record import Record
-from ..step import Step
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.record import Record
+from newsum.pipeline.core.step import Step
+
 from .normalize import count_words
 
 if sys.version_info >= (3, 11):

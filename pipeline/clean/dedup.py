@@ -7,8 +7,8 @@ import zlib
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from ..record import Record
-from ..step import Step
+from newsum.pipeline.core.record import Record
+from newsum.pipeline.core.step import Step
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3

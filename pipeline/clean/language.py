@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from ..record import SKIPPED, Record
-from ..step import Step
+from newsum.pipeline.core.record import Record
+from newsum.pipeline.core.step import Step
 
 # Language id is the costliest part of cleaning and a few hundred characters of body
 # text settle it: the score is already ~1.0 on two sentences of news prose.
@@ -32,39 +32,3 @@ class DetectLanguage(Step):
 
     def process(self, record: Record) -> None:
         record.lang, record.lang_score = detect_language(record.text)
-
-
-def language_refusal(lang: str | None, languages: tuple[str, ...], who: str = "this stage"):
-    """Why `who` skips a record in language `lang`, or None when it takes it.
-
-    `languages` lists ISO 639-1 codes, or "*" for any; a record with no detected
-    language is taken (the user gave it on purpose).
-    """
-    if "*" in languages or not lang or lang in languages:
-        return None
-    return (
-        f"language is {lang!r}; {who} takes {', '.join(languages)} (allow others with --languages)"
-    )
-
-
-def by_language(records: list[Record], default: str = "fr") -> dict[str, list[Record]]:
-    """Records grouped by `lang` (in order), for stages that tell the model the language."""
-    groups: dict[str, list[Record]] = {}
-    for record in records:
-        groups.setdefault(record.lang or default, []).append(record)
-    return groups
-
-
-class RequireLanguage(Step):
-    """For stages that need French (or the languages the user allows): others are skipped."""
-
-    name = "require-lang"
-
-    def __init__(self, languages: tuple[str, ...] = ("fr",)) -> None:
-        super().__init__()
-        self.languages = languages
-
-    def process(self, record: Record) -> None:
-        refusal = language_refusal(record.lang, self.languages)
-        if refusal:
-            record.mark(SKIPPED, refusal)

@@ -7,8 +7,9 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from ..record import Record
-from ..step import Step
+from newsum.pipeline.core.record import Record
+from newsum.pipeline.core.step import Step
+
 from .boilerplate import Rules, match_key
 
 # ---- dates -------------------------------------------------------------------------

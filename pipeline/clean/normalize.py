@@ -7,8 +7,8 @@ import unicodedata
 
 import ftfy
 
-from ..record import ERROR, SKIPPED, Record
-from ..step import Step
+from newsum.pipeline.core.record import ERROR, SKIPPED, Record
+from newsum.pipeline.core.step import Step
 
 # ftfy is thorough but costs about a millisecond per article. Text garbled by a wrong
 # decoding shows a UTF-8 lead byte read as Latin-1 or Windows-1252 followed by a

@@ -5,7 +5,7 @@ from __future__ import annotations
 # Commands register themselves on `app` when their module is imported, in this order
 # in `newsum --help`: the data flow first, tools last.
 # isort: off
-from . import clean, generate, run, evaluate, models, bench  # noqa: F401
+from newsum.pipeline.cli import clean, generate, run, evaluate, models, bench  # noqa: F401
 
 # isort: on
 from .app import app

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from ..errors import NewsumError
-from ..record import OK, STATUSES
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.record import OK, STATUSES
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _fail(message: str, code: int) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        from .. import __version__
+        from newsum.pipeline import __version__
 
         typer.echo(f"newsum {__version__}")
         raise typer.Exit()
@@ -174,7 +174,7 @@ def finish(counts: Mapping[str, int]) -> None:
     A command that read nothing, or whose every record was skipped or failed, completed
     but produced nothing usable: scripts must not take that for success.
     """
-    from ..writers import tally_line
+    from newsum.pipeline.core.writers import tally_line
 
     report(tally_line(counts))
     if not counts.get(OK, 0):

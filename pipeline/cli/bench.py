@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
+
 from .app import app
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"

@@ -67,11 +67,11 @@ def clean(
     that kept less than half of its words, or fewer than 40, gets a `warnings` entry.
     """
     start(quiet, debug)
-    from ..clean import CleanOptions
-    from ..clean import clean as clean_records
-    from ..progress import progress_enabled, track
-    from ..readers import ReadOptions, read_inputs
-    from ..writers import output_format, write_records
+    from newsum.pipeline.clean import CleanOptions
+    from newsum.pipeline.clean import clean as clean_records
+    from newsum.pipeline.core.progress import progress_enabled, track
+    from newsum.pipeline.core.readers import ReadOptions, read_inputs
+    from newsum.pipeline.core.writers import output_format, write_records
 
     output_format(output)  # a wrong output name fails before any input is read
 

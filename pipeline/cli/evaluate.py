@@ -73,10 +73,9 @@ def eval_(
 ) -> None:
     """Score summaries (ROUGE with CIs), translations (BLEU, chrF, TER) and faithfulness."""
     start(quiet, debug)
-    from eval.evaluate import EvalOptions, evaluate
-    from eval.report import FORMATS, to_json, write
-
-    from ..errors import NewsumError
+    from newsum.eval.evaluate import EvalOptions, evaluate
+    from newsum.eval.report import FORMATS, to_json, write
+    from newsum.pipeline.core.errors import NewsumError
 
     if rouge_tokenizer is not None and rouge_tokenizer not in ("fr", "en", "compat"):
         raise NewsumError("--rouge-tokenizer must be fr, en or compat")

@@ -58,8 +58,8 @@ def summarize(
     start(quiet, debug)
     _check_output(output)
     options = generation_options(locals())
-    from models.load import Loaded, load_summarizer
-    from models.summarize import Summarize
+    from newsum.models.load import Loaded, load_summarizer
+    from newsum.models.summarize import Summarize
 
     summarizer = load_summarizer(model, options)
     if isinstance(summarizer, Loaded):
@@ -100,10 +100,9 @@ def translate(
     start(quiet, debug)
     _check_output(output)
     options = generation_options(locals())
-    from models.load import load_model
-    from models.translate import TARGETS, Translate
-
-    from ..errors import NewsumError
+    from newsum.models.load import load_model
+    from newsum.models.translate import TARGETS, Translate
+    from newsum.pipeline.core.errors import NewsumError
 
     chosen = tuple(f.strip() for f in fields.split(",") if f.strip())
     if not chosen or set(chosen) - set(TARGETS):
@@ -127,15 +126,15 @@ def _show(settings: dict, verbose: bool) -> None:
 
 def _check_output(output: str) -> None:
     """Refuse an output name of no known format before a model is loaded."""
-    from ..writers import output_format
+    from newsum.pipeline.core.writers import output_format
 
     output_format(output)
 
 
 def _run(input: str, output: str, step, description: str, quiet: bool) -> None:
-    from ..progress import progress_enabled, track
-    from ..readers import read_inputs
-    from ..writers import write_records
+    from newsum.pipeline.core.progress import progress_enabled, track
+    from newsum.pipeline.core.readers import read_inputs
+    from newsum.pipeline.core.writers import write_records
 
     records = step(read_inputs([input]))
     finish(write_records(track(records, description, progress_enabled(quiet)), output))

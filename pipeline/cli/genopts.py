@@ -75,7 +75,7 @@ def generation_options(params: dict):
     """The GenerationOptions named by a command's parameters (pass it `locals()`)."""
     from dataclasses import fields
 
-    from models.options import GenerationOptions
+    from newsum.models.options import GenerationOptions
 
     values = {f.name: params[f.name] for f in fields(GenerationOptions) if f.name in params}
     if values.get("languages"):

@@ -19,7 +19,7 @@ app.add_typer(models_app, name="models")
 def list_(quiet: Quiet = False, debug: Debug = False) -> None:
     """Show the presets, the models they use and whether each is in the local cache."""
     start(quiet, debug)
-    from models.options import presets
+    from newsum.models.options import presets
 
     for name, entry in presets().items():
         typer.echo(f"{name}: {entry['description']}")
@@ -29,7 +29,7 @@ def list_(quiet: Quiet = False, debug: Debug = False) -> None:
 
 
 def _cache_note(model: str) -> str:
-    from models.extractive import parse_extractive
+    from newsum.models.extractive import parse_extractive
 
     if not model or parse_extractive(model):
         return ""
@@ -51,7 +51,7 @@ def download(
 ) -> None:
     """Fetch a model into the Hugging Face cache (safetensors and tokenizer files)."""
     start(quiet, debug)
-    from models.loading import fetch
+    from newsum.models.loading import fetch
 
     path = fetch(model, revision, allow_pickle)
     typer.echo(str(path))
@@ -71,7 +71,7 @@ def convert(
 ) -> None:
     """Convert a model for CTranslate2 (use it with --backend ct2 --model OUTPUT)."""
     start(quiet, debug)
-    from models.ct2 import convert as convert_model
+    from newsum.models.ct2 import convert as convert_model
 
     path = convert_model(model, output, quantization, revision, force=force)
     if not quiet:
@@ -92,11 +92,10 @@ def build_tiny(
 
     Its weights are random: it runs the whole pipeline, and its output is gibberish."""
     start(quiet, debug)
-    from models.loading import quiet_libraries
-    from models.tiny import ARCHES
-    from models.tiny import build_tiny as build
-
-    from ..errors import NewsumError
+    from newsum.models.loading import quiet_libraries
+    from newsum.models.tiny import ARCHES
+    from newsum.models.tiny import build_tiny as build
+    from newsum.pipeline.core.errors import NewsumError
 
     if arch not in ARCHES:
         raise NewsumError(f"--arch must be one of {', '.join(ARCHES)}")

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
+
 from .app import Debug, Quiet, app, finish, report, start
 from .genopts import (
     Backend,
@@ -169,7 +170,7 @@ def run(
     given = {k: v for k, v in locals().items() if k not in _NOT_OPTIONS and v is not None}
     if "fields_" in given:
         given["fields"] = given.pop("fields_")
-    if "max_chars" in given:  # reading is bounded too, in bytes (see pipeline.readers)
+    if "max_chars" in given:  # reading is bounded too, in bytes (see pipeline.core.readers)
         given["max_bytes"] = 8 * given["max_chars"]
     if given.pop("no_translate"):
         if given.get("translator"):
@@ -183,8 +184,8 @@ def run(
         raise NewsumError("no input given: pass INPUT... or `inputs` in --config")
     if resume and overwrite:
         raise NewsumError("--resume and --overwrite contradict each other: choose one")
-    from ..jobdir import manifest_file
-    from ..run import run as run_job
+    from newsum.pipeline.job.jobdir import manifest_file
+    from newsum.pipeline.job.run import run as run_job
 
     with _progress(quiet, options) as progress:
         manifest = run_job(options, resume=resume, overwrite=overwrite, progress=progress)
@@ -208,7 +209,7 @@ def merge(
 ) -> None:
     """Join the shards of `newsum run --shard I/N` runs into one result with one manifest."""
     start(quiet, debug)
-    from ..run import merge as merge_runs
+    from newsum.pipeline.job.run import merge as merge_runs
 
     manifest = merge_runs(outdir, references)
     report(f"manifest: {outdir / 'manifest.json'}")
@@ -220,11 +221,10 @@ def merge(
 
 def build_options(config: Path | None, given: dict[str, Any]):
     """Defaults, then the config file, then the flags given on the command line."""
-    from models.options import GenerationOptions
-
-    from ..clean import CleanOptions
-    from ..readers import ReadOptions
-    from ..run import RunOptions
+    from newsum.models.options import GenerationOptions
+    from newsum.pipeline.clean import CleanOptions
+    from newsum.pipeline.core.readers import ReadOptions
+    from newsum.pipeline.job.run import RunOptions
 
     data: dict[str, Any] = {}
     if config is not None:
@@ -295,7 +295,7 @@ def to_toml(config: dict[str, Any]) -> str:
 @contextmanager
 def _progress(quiet: bool, options) -> Iterator:
     """A callback driving one rich display, a bar per stage, on a terminal; else None."""
-    from ..progress import progress_enabled
+    from newsum.pipeline.core.progress import progress_enabled
 
     if not progress_enabled(quiet):
         yield None
@@ -310,8 +310,8 @@ def _progress(quiet: bool, options) -> Iterator:
         TimeRemainingColumn,
     )
 
-    from ..progress import rate_column
-    from ..readers import read_inputs
+    from newsum.pipeline.core.progress import rate_column
+    from newsum.pipeline.core.readers import read_inputs
 
     # Counting first makes bars and ETAs possible; reading is cheap next to the models.
     # Standard input can be read only once: no total then.

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from eval import bootstrap
-from eval.bootstrap import (
+from newsum.eval import bootstrap
+from newsum.eval.bootstrap import (
     BootstrapOptions,
     bootstrap_ci,
     paired_bootstrap,

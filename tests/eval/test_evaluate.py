@@ -9,8 +9,8 @@ import pytest
 from rouge_score import rouge_scorer
 from typer.testing import CliRunner
 
-from eval.rouge import FrenchTokenizer, sentences_per_line
-from pipeline.cli import app
+from newsum.eval.rouge import FrenchTokenizer, sentences_per_line
+from newsum.pipeline.cli import app
 
 from .test_report import CHROMIUM, chromium
 

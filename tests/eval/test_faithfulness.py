@@ -3,7 +3,7 @@ of summary numbers by the source, cross-lingual consistency, n-gram and length s
 
 import pytest
 
-from eval.faithfulness import (
+from newsum.eval.faithfulness import (
     aggregate,
     compression_ratio,
     extract_numbers,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eval import report as rep
-from pipeline.cli import app
+from newsum.eval import report as rep
+from newsum.pipeline.cli import app
 
 EVIL = "x` <img src=x onerror=alert(1)> `y"
 EVIL_NEWLINE = "a\n| b | <script>alert(2)</script>"
@@ -117,7 +117,7 @@ def full_report(n: int = 3) -> dict:
         },
         "run": {
             "outdir": "out",
-            "models": {  # as pipeline.run.load_models writes them in the manifest
+            "models": {  # as pipeline.job.run.load_models writes them in the manifest
                 "preset": "default",
                 "summarizer": {
                     "id": "newsum/mt5-small-fr",
@@ -299,10 +299,10 @@ def test_ten_thousand_records_make_a_page_of_forty_articles():
 
 
 def test_write_stays_atomic(tmp_path, monkeypatch):
-    import pipeline.writers
+    from newsum.pipeline.core import writers
 
     calls = []
-    monkeypatch.setattr(pipeline.writers, "write_text_atomic", lambda p, t: calls.append(p))
+    monkeypatch.setattr(writers, "write_text_atomic", lambda p, t: calls.append(p))
     for name in ("r.json", "r.md", "r.html"):
         rep.write(full_report(), tmp_path / name)
     assert [p.name for p in calls] == ["r.json", "r.md", "r.html"]

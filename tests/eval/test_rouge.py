@@ -8,8 +8,8 @@ import pytest
 import snowballstemmer
 from rouge_score import rouge_scorer, tokenize, tokenizers
 
-from eval.bootstrap import BootstrapOptions
-from eval.rouge import (
+from newsum.eval.bootstrap import BootstrapOptions
+from newsum.eval.rouge import (
     METRICS,
     FrenchTokenizer,
     RougeOptions,

@@ -10,8 +10,14 @@ import sacrebleu
 from rouge_score import rouge_scorer
 from typer.testing import CliRunner
 
-from eval.rouge import METRICS, RougeOptions, rouge_pairs, rouge_signature, sentences_per_line
-from pipeline.cli import app
+from newsum.eval.rouge import (
+    METRICS,
+    RougeOptions,
+    rouge_pairs,
+    rouge_signature,
+    sentences_per_line,
+)
+from newsum.pipeline.cli import app
 
 PAIRS = {
     "a": (

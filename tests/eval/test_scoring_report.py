@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eval.evaluate import EvalOptions, evaluate
-from eval.rouge import RougeOptions, compare_rouge, rouge_pairs
-from models.extractive import Lead
-from pipeline.cli import app
+from newsum.eval.evaluate import EvalOptions, evaluate
+from newsum.eval.rouge import RougeOptions, compare_rouge, rouge_pairs
+from newsum.models.extractive import Lead
+from newsum.pipeline.cli import app
 
-NEWSUM = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+NEWSUM = [sys.executable, "-c", "from newsum.pipeline.cli import main; main()"]
 
 ARTICLES = {
     f"a{i}": " ".join(

@@ -5,8 +5,8 @@ import pytest
 import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from eval.bootstrap import BootstrapOptions
-from eval.translation import (
+from newsum.eval.bootstrap import BootstrapOptions
+from newsum.eval.translation import (
     aggregate_translation,
     compare_translation,
     segment_stats,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.backend import Backend, Decoding, OutOfMemory
+from newsum.models.backend import Backend, Decoding, OutOfMemory
 
 EOS = 1
 

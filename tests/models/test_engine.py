@@ -2,11 +2,11 @@
 
 import pytest
 
-from models.backend import Decoding
-from models.chunking import pack
-from models.engine import Engine
-from models.summarize import summarize_texts
-from models.translate import translate_texts
+from newsum.models.backend import Decoding
+from newsum.models.chunking import pack
+from newsum.models.engine import Engine
+from newsum.models.summarize import summarize_texts
+from newsum.models.translate import translate_texts
 
 from .fakes import EchoBackend, WordTokenizer
 

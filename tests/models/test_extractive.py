@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from models.extractive import Lead, TextRank, parse_extractive, similarity, words
+from newsum.models.extractive import Lead, TextRank, parse_extractive, similarity, words
 
 ARTICLE = (
     "M. Dupont a été élu maire dimanche. Il succède à Mme Martin.\n"

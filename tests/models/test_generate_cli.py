@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.sentences import split_sentences
+from newsum.pipeline.cli import app
+from newsum.pipeline.core.sentences import split_sentences
 
 ARTICLES = [
     ("court", "fr", "Le maire a inauguré la ligne. Les habitants sont venus nombreux."),

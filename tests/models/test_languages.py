@@ -11,10 +11,10 @@ from transformers.models.mbart50.tokenization_mbart50 import (
 )
 from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES as NLLB_CODES
 
-from models.backend import Decoding
-from models.engine import Engine
-from models.languages import MBART50, NLLB, detect
-from models.tiny import build_tiny
+from newsum.models.backend import Decoding
+from newsum.models.engine import Engine
+from newsum.models.languages import MBART50, NLLB, detect
+from newsum.models.tiny import build_tiny
 
 from .fakes import EchoBackend
 

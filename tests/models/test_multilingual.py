@@ -20,13 +20,13 @@ pytest.importorskip("sentencepiece")
 from transformers import AutoTokenizer
 from typer.testing import CliRunner
 
-from models.load import load_model
-from models.options import GenerationOptions
-from models.tiny import build_tiny
-from models.torch_backend import TorchBackend
-from models.translate import Translate
-from pipeline.cli import app
-from pipeline.record import ERROR, OK, SKIPPED, Record
+from newsum.models.load import load_model
+from newsum.models.options import GenerationOptions
+from newsum.models.tiny import build_tiny
+from newsum.models.torch_backend import TorchBackend
+from newsum.models.translate import Translate
+from newsum.pipeline.cli import app
+from newsum.pipeline.core.record import ERROR, OK, SKIPPED, Record
 
 ARCHES = ("mbart", "nllb")
 SUMMARIES = {
@@ -175,7 +175,7 @@ def test_a_multilingual_model_takes_every_language_it_has_a_code_for(tiny, tmp_p
     assert load_model(str(tiny["nllb"]), options, target_lang="en").resolved.languages == ("*",)
     chosen = GenerationOptions(device="cpu", max_new_tokens=6, languages=("de",))
     assert load_model(str(tiny["nllb"]), chosen, target_lang="en").resolved.languages == ("de",)
-    from models.tiny import build_tiny
+    from newsum.models.tiny import build_tiny
 
     marian = build_tiny(tmp_path / "marian", "marian")
     assert load_model(str(marian), options, target_lang="en").resolved.languages == ("fr",)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from newsum.pipeline.cli import app
 
 REFUSAL = "ships its own code"
 

@@ -7,13 +7,13 @@ import subprocess
 import sys
 import time
 
-from models.backend import Decoding
-from models.engine import Engine
-from models.summarize import MAX_ROUNDS, summarize_texts
+from newsum.models.backend import Decoding
+from newsum.models.engine import Engine
+from newsum.models.summarize import MAX_ROUNDS, summarize_texts
 
 from .fakes import EOS, EchoBackend, WordTokenizer
 
-NEWSUM = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+NEWSUM = [sys.executable, "-c", "from newsum.pipeline.cli import main; main()"]
 
 ARTICLE = (
     "Le conseil municipal a voté mardi soir le budget de la ville pour l’année prochaine. "

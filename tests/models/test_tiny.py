@@ -20,7 +20,7 @@ import sentencepiece as spm
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from models.tiny import ARCHES, CORPUS, build_tiny
+from newsum.models.tiny import ARCHES, CORPUS, build_tiny
 
 # MarianTokenizer asks for sacremoses, which only matters for >>lang<< target codes.
 pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")

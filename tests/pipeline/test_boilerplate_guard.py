@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.clean import CleanOptions, clean
-from pipeline.clean.boilerplate import MIN_WORDS_BEFORE, PROSE_WORDS, Rules, cut_is_safe
-from pipeline.record import Record
+from newsum.pipeline.clean import CleanOptions, clean
+from newsum.pipeline.clean.boilerplate import MIN_WORDS_BEFORE, PROSE_WORDS, Rules, cut_is_safe
+from newsum.pipeline.core.record import Record
 
 SECTION_RULES = {rule.name for rule in Rules.default().section}
 

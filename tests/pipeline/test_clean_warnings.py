@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.clean import CleanOptions, CountWords, build_steps, clean
-from pipeline.cli import app
-from pipeline.errors import NewsumError
-from pipeline.record import ERROR, OK, SKIPPED, Record
-from pipeline.step import chain
+from newsum.pipeline.clean import CleanOptions, CountWords, build_steps, clean
+from newsum.pipeline.cli import app
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.record import ERROR, OK, SKIPPED, Record
+from newsum.pipeline.core.step import chain
 
 PARAGRAPHS = [
     "Le conseil municipal a adopté mardi soir, par 38 voix contre 11, un plan de 120 millions "
@@ -77,7 +77,7 @@ def test_the_shrink_is_measured_against_the_text_cleaning_started_with() -> None
 
 def test_html_input_is_measured_on_the_text_the_reader_extracted(tmp_path: Path) -> None:
     """The page's markup, menus and footer are not the input: the reader's text is."""
-    from pipeline.readers import read_inputs
+    from newsum.pipeline.core.readers import read_inputs
 
     menu = "".join(f"<li><a href='/r{n}'>Rubrique numéro {n}</a></li>" for n in range(60))
     page = tmp_path / "page.html"

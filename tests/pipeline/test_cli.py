@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import progress, writers
-from pipeline.cli import app
+from newsum.pipeline.cli import app
+from newsum.pipeline.core import progress, writers
 
 BODY = (
     "Le conseil municipal de Rennes a voté mardi soir le budget de l'année prochaine. "

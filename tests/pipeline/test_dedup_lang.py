@@ -5,9 +5,10 @@ import random
 import numpy as np
 import pytest
 
-from pipeline.clean.dedup import FlagNearDuplicates, shingle_hashes
-from pipeline.clean.language import DetectLanguage, RequireLanguage, detect_language
-from pipeline.record import Record
+from newsum.pipeline.clean.dedup import FlagNearDuplicates, shingle_hashes
+from newsum.pipeline.clean.language import DetectLanguage, detect_language
+from newsum.pipeline.core.languages import language_refusal
+from newsum.pipeline.core.record import Record
 
 WORDS = (
     "le la les un une des gouvernement ville projet maire conseil habitants budget travaux "
@@ -101,21 +102,23 @@ def two_articles():
     ]
 
 
-def test_language_steps_flag_then_skip_other_languages():
+def test_clean_flags_languages_and_model_stages_refuse_others():
     flagged = list(DetectLanguage()(two_articles()))
     assert [r.lang for r in flagged] == ["fr", "en"]
     assert all(r.ok for r in flagged)  # clean keeps every language
-    required = list(RequireLanguage(("fr",))(flagged))
-    assert [r.status for r in required] == ["ok", "skipped"]
-    assert "'en'" in required[1].reason and "--languages" in required[1].reason
-    allowed = list(RequireLanguage(("fr", "en"))(DetectLanguage()(two_articles())))
-    assert all(r.ok for r in allowed)
+    refusals = [language_refusal(r.lang, ("fr",), "the summarizer") for r in flagged]
+    assert refusals[0] is None
+    assert (
+        "'en'" in refusals[1] and "the summarizer" in refusals[1] and "--languages" in refusals[1]
+    )
+    assert all(language_refusal(r.lang, ("fr", "en")) is None for r in flagged)
+    assert language_refusal("de", ("*",)) is None and language_refusal(None, ("fr",)) is None
 
 
 def test_batch_signatures_equal_datasketch_minhash():
     from datasketch import MinHash
 
-    from pipeline.clean.dedup import NUM_PERM, minhash_signatures
+    from newsum.pipeline.clean.dedup import NUM_PERM, minhash_signatures
 
     permutations = MinHash(num_perm=NUM_PERM, seed=1).permutations
     sets = [shingle_hashes(article(seed, n)) for seed, n in ((1, 120), (2, 5), (3, 400))]

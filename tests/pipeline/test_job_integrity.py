@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.errors import NewsumError
-from pipeline.jobdir import LOCK, MARKER, Lock
+from newsum.pipeline.cli import app
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.layout import LOCK, MARKER
+from newsum.pipeline.job.jobdir import Lock
 
 from .test_run import NEWSUM, articles, invoke, shard_lines, write_jsonl
 
@@ -295,7 +296,7 @@ def test_a_start_that_fails_leaves_nothing_behind(tmp_path):
 HOLD = """
 import sys, time
 from pathlib import Path
-from pipeline.jobdir import Lock
+from newsum.pipeline.job.jobdir import Lock
 lock = Lock(Path(sys.argv[1]))
 lock.acquire(Path(sys.argv[1]).parent)
 print("held", flush=True)
@@ -378,7 +379,7 @@ FULL_DISK = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # then a write past the limit fails: EFBIG
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
-from pipeline.cli import main
+from newsum.pipeline.cli import main
 sys.argv = ["newsum", *sys.argv[2:]]
 main()
 """
@@ -414,7 +415,7 @@ def test_exit_status_1_when_no_record_is_ok(tmp_path):
 
 
 def test_version():
-    from pipeline import __version__
+    from newsum.pipeline import __version__
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"newsum {__version__}"
@@ -462,7 +463,7 @@ def test_parquet_shards_have_one_schema_and_read_back_whole(tmp_path):
     import pyarrow.parquet as pq
     from datasets import load_dataset
 
-    from pipeline.writers import RECORD_SCHEMA
+    from newsum.pipeline.core.writers import RECORD_SCHEMA
 
     rows = dispatches(11)
     rows[0].update(meta=1, author="Claire Dubois", date="2024-03-12", source="Le Progrès")

@@ -2,9 +2,14 @@
 
 import pytest
 
-from pipeline.clean import metadata
-from pipeline.clean.metadata import ExtractByline, ExtractTitle, parse_byline, parse_french_date
-from pipeline.record import Record
+from newsum.pipeline.clean import metadata
+from newsum.pipeline.clean.metadata import (
+    ExtractByline,
+    ExtractTitle,
+    parse_byline,
+    parse_french_date,
+)
+from newsum.pipeline.core.record import Record
 
 
 @pytest.mark.parametrize(

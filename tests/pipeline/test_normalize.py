@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.clean.normalize import CheckText, NormalizeText, fix_text, looks_binary
-from pipeline.record import Record
+from newsum.pipeline.clean.normalize import CheckText, NormalizeText, fix_text, looks_binary
+from newsum.pipeline.core.record import Record
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from models.options import GenerationOptions
-from pipeline.errors import NewsumError
-from pipeline.jobdir import OutDir
-from pipeline.record import SKIPPED, Record
-from pipeline.run import CACHE_DIR, RunOptions, cache_line, load_models
+from newsum.models.options import GenerationOptions
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.record import SKIPPED, Record
+from newsum.pipeline.job.jobdir import OutDir
+from newsum.pipeline.job.run import CACHE_DIR, RunOptions, cache_line, load_models
 
 from .test_run import articles, invoke, shard_lines, write_jsonl
 
@@ -22,7 +22,7 @@ ray = pytest.importorskip("ray")
 # Ray Data sets its own deprecated settings when it copies its context.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
 
-from pipeline.ray_executor import RayExecutor, _actors  # noqa: E402
+from newsum.pipeline.job.ray_executor import RayExecutor, _actors  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -16,13 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import readers, writers
-from pipeline.clean import clean
-from pipeline.errors import NewsumError
-from pipeline.readers import ReadOptions, read_inputs
-from pipeline.record import ERROR, OK, Record
-from pipeline.step import BATCH_SIZE
-from pipeline.writers import dumps, write_jsonl
+from newsum.pipeline.clean import clean
+from newsum.pipeline.core import readers, writers
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.record import ERROR, OK, Record
+from newsum.pipeline.core.step import BATCH_SIZE
+from newsum.pipeline.core.writers import dumps, write_jsonl
 
 BODY = (
     "Le conseil municipal de Rennes a voté mardi soir le budget de l'année prochaine. "

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.readers import ReadOptions, read_inputs
-from pipeline.record import ERROR, OK, Record
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.record import ERROR, OK, Record
 
 BODY = "Le conseil municipal de Rennes a voté mardi soir le budget de l'année prochaine."
 

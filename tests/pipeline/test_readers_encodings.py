@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import CleanOptions, clean
-from pipeline.readers import ReadOptions, read_inputs
-from pipeline.record import OK, Record
+from newsum.pipeline.clean import CleanOptions, clean
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.record import OK, Record
 
 TITLE = "Réforme des retraites à l’Assemblée"
 BODY = (

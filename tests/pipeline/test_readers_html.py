@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.clean import CleanOptions, clean
-from pipeline.readers import extract_html, read_inputs
-from pipeline.record import OK, Record
+from newsum.pipeline.clean import CleanOptions, clean
+from newsum.pipeline.core.readers import extract_html, read_inputs
+from newsum.pipeline.core.record import OK, Record
 
 TITLE = "Assurance-chômage : le gouvernement prépare un nouveau durcissement des règles"
 CHAPO = (

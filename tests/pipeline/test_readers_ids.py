@@ -8,10 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipeline.clean import clean
-from pipeline.cli import app
-from pipeline.readers import ReadOptions, read_inputs
-from pipeline.record import OK, Record
+from newsum.pipeline.clean import clean
+from newsum.pipeline.cli import app
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.record import OK, Record
 
 BODY = "Le gouvernement a annoncé mardi une réforme des retraites. Les syndicats ont réagi."
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.clean import clean
-from pipeline.readers import ReadOptions, read_inputs
-from pipeline.record import ERROR, OK, Record
-from pipeline.writers import dumps, write_jsonl
+from newsum.pipeline.clean import clean
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.record import ERROR, OK, Record
+from newsum.pipeline.core.writers import dumps, write_jsonl
 
 BODY = "Le gouvernement a annoncé mardi une réforme des retraites. Les syndicats ont réagi."
 

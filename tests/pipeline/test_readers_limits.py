@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import NewsumError
-from pipeline.readers import ReadOptions, read_inputs
-from pipeline.record import ERROR, OK, Record
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.record import ERROR, OK, Record
 
 BODY = "Le gouvernement a annoncé mardi une réforme des retraites. Les syndicats ont réagi."
 BOMB_MB = 200
@@ -41,7 +41,7 @@ def gzip_bomb(path: Path, before: bytes = b"", after: bytes = b"") -> Path:
 
 PEAK = """
 import json, resource, sys
-from pipeline.readers import ReadOptions, read_inputs
+from newsum.pipeline.core.readers import ReadOptions, read_inputs
 options = ReadOptions(max_bytes=1_000_000)
 list(read_inputs([sys.argv[1]], options))  # the imports a first read does
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

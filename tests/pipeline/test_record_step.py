@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.record import Record
-from pipeline.step import BATCH_SIZE, Step, chain
+from newsum.pipeline.core.record import Record
+from newsum.pipeline.core.step import BATCH_SIZE, Step, chain
 
 
 def test_to_dict_omits_unset_fields_and_keeps_extra_input_fields():

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from newsum.pipeline.cli import app
 
-NEWSUM = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+NEWSUM = [sys.executable, "-c", "from newsum.pipeline.cli import main; main()"]
 
 
 def articles(n: int) -> list[dict]:

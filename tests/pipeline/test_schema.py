@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from models.options import GenerationOptions
-from pipeline.clean import CleanOptions
-from pipeline.errors import NewsumError
-from pipeline.schema import check
+from newsum.models.options import GenerationOptions
+from newsum.pipeline.clean import CleanOptions
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.schema import check
 
 BAD = [
     # (options class, key, bad value, words the message must hold)
@@ -110,7 +110,7 @@ def test_other_annotation_forms():
 def test_a_config_file_is_checked_like_the_flags(tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from newsum.pipeline.cli import app
 
     (tmp_path / "a.jsonl").write_text('{"id": "a", "text": "Une phrase."}\n', encoding="utf-8")
     config = tmp_path / "run.toml"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.sentences import split_sentences
+from newsum.pipeline.core.sentences import split_sentences
 
 
 @pytest.mark.parametrize(

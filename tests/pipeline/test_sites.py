@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import CleanOptions, clean
-from pipeline.clean.boilerplate import Rules
-from pipeline.clean.normalize import fix_text
-from pipeline.errors import NewsumError
-from pipeline.readers import read_inputs
-from pipeline.record import ERROR, OK, SKIPPED, Record
+from newsum.pipeline.clean import CleanOptions, clean
+from newsum.pipeline.clean.boilerplate import Rules
+from newsum.pipeline.clean.normalize import fix_text
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.readers import read_inputs
+from newsum.pipeline.core.record import ERROR, OK, SKIPPED, Record
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SITES = FIXTURES / "sites"

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.errors import NewsumError
-from pipeline.record import ERROR, Record
-from pipeline.writers import (
+from newsum.pipeline.cli import app
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.record import ERROR, Record
+from newsum.pipeline.core.writers import (
     RECORD_SCHEMA,
     dumps,
     from_row,
@@ -367,7 +367,7 @@ def run_with_file_size_limit(*args: str | Path, cwd: Path) -> subprocess.Complet
         "import resource, signal\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, resource.RLIM_INFINITY))\n"
-        "from pipeline.cli import main\n"
+        "from newsum.pipeline.cli import main\n"
         "main()\n"
     )
     return subprocess.run(

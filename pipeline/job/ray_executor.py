@@ -1,6 +1,6 @@
 """`newsum run --executor ray [--ray-address ADDR]`: the model stages on Ray Data.
 
-The job is the same as with the local executor (see pipeline.run): the same shards, the
+The job is the same as with the local executor (see pipeline.job.run): the same shards, the
 same manifest, the same cache, the same outputs. Only where the models run changes.
 
 What runs where, and why:
@@ -11,7 +11,7 @@ What runs where, and why:
   both are cheap next to the models. Ray's readers would split files into blocks by
   their own rules, and neither ids nor order nor duplicate flags would match a local run.
 - The model stages run on Ray Data. For each shard, the units of work the cache does not
-  hold (`pipeline.run.work_units`: one model batch each, planned by the driver with the
+  hold (`pipeline.job.run.work_units`: one model batch each, planned by the driver with the
   models' tokenizers) become a dataset (`ray.data.from_items`) with one row per unit,
   exactly the batches the local executor runs. The engine then sees the same texts
   together; a batch padded differently can change the floats and, now and then, a
@@ -47,11 +47,12 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from .errors import NewsumError
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.record import FIELD_NAMES, Record
+from newsum.pipeline.core.step import chain
+
 from .jobdir import OutDir
-from .record import FIELD_NAMES, Record
 from .run import MODEL_FIELDS, Models, RunOptions, load_models, open_cache, tally, work_units
-from .step import chain
 
 # What the workers get of a record: everything the stages may read but the raw page.
 _SENT = tuple(sorted(FIELD_NAMES - {"html"}))

@@ -1,6 +1,6 @@
 """The batch job: clean → summarize → translate (→ eval), in shards, atomic, resumable.
 
-OUTDIR (see pipeline.jobdir for how it is kept safe):
+OUTDIR (see pipeline.job.jobdir for how it is kept safe):
 
     shards/part-00000.jsonl   one file per `shard_size` input records, written under a
                               temporary name and renamed when complete
@@ -35,15 +35,25 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .clean import CleanOptions, build_steps
-from .errors import NewsumError
-from .jobdir import (
+from newsum.pipeline import __version__
+from newsum.pipeline.clean import CleanOptions, build_steps
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.layout import (
     CACHE_DIR,
     ERRORS,
     MANIFEST,
     PARQUET_DIR,
     SHARD_DIR,
+    read_json,
+    shard_name,
+)
+from newsum.pipeline.core.readers import ReadOptions, Source, read_sources, resolve
+from newsum.pipeline.core.record import ERROR, FIELD_NAMES, STATUSES, Record
+from newsum.pipeline.core.schema import check
+from newsum.pipeline.core.step import Step, chain
+from newsum.pipeline.core.writers import WARNED, Tally, cannot_write, dumps, write_parquet
+
+from .jobdir import (
     OutDir,
     atomic_write,
     differences,
@@ -51,16 +61,9 @@ from .jobdir import (
     file_digest,
     now,
     owns,
-    read_json,
-    shard_name,
     verify_shard,
     write_json,
 )
-from .readers import ReadOptions, Source, read_sources, resolve
-from .record import ERROR, FIELD_NAMES, STATUSES, Record
-from .schema import check
-from .step import Step, chain
-from .writers import WARNED, Tally, cannot_write, dumps, write_parquet
 
 FORMATS = ("jsonl", "parquet")
 EXECUTORS = ("local", "ray")
@@ -154,7 +157,7 @@ class Models:
 
     def engines(self) -> list:
         """The generation engines of the neural stages, in stage order."""
-        from models.engine import Engine
+        from newsum.models.engine import Engine
 
         found = (
             getattr(step, name, None) for step in self.steps for name in ("summarizer", "engine")
@@ -168,11 +171,11 @@ class Models:
 
 def load_models(options: RunOptions) -> Models:
     """Load the summarizer and translator the options name (presets resolved here)."""
-    from models.extractive import Extractive
-    from models.load import load_model, load_summarizer
-    from models.options import GenerationOptions, preset
-    from models.summarize import Summarize
-    from models.translate import Translate
+    from newsum.models.extractive import Extractive
+    from newsum.models.load import load_model, load_summarizer
+    from newsum.models.options import GenerationOptions, preset
+    from newsum.models.summarize import Summarize
+    from newsum.models.translate import Translate
 
     notices: list[str] = []
     generation = options.generation or GenerationOptions()
@@ -213,8 +216,8 @@ def load_models(options: RunOptions) -> Models:
 
 def _auto_preset(options: RunOptions, generation) -> tuple[str, str | None]:
     """`default` when its models are cached or the hub answers, else `extractive`."""
-    from models.loading import fetch
-    from models.options import preset
+    from newsum.models.loading import fetch
+    from newsum.models.options import preset
 
     default = preset("default")
     try:
@@ -576,8 +579,8 @@ def _finish(folder: OutDir, manifest: Manifest, totals: tuple[int, int], options
 
 def evaluate_run(outdir: Path, references: str) -> list[str]:
     """Score the run's summaries against references: report.json, .md and .html."""
-    from eval.evaluate import EvalOptions, evaluate
-    from eval.report import write
+    from newsum.eval.evaluate import EvalOptions, evaluate
+    from newsum.eval.report import write
 
     report = evaluate(str(outdir / SHARD_DIR), EvalOptions(references=references))
     paths = [outdir / f"report{suffix}" for suffix in (".json", ".md", ".html")]

@@ -15,7 +15,7 @@ Rules, each against a way that records were once lost while a run said `complete
   dies, so a stale lock is never in the way). The slices of a job array share it and
   each locks its own slice; the lock file names its holder (pid, host, command).
 - Every file is written under a temporary name, fsync'ed and renamed, and the folder
-  fsync'ed (pipeline.writers): after a power loss a file is there whole or not at all.
+  fsync'ed (pipeline.core.writers): after a power loss a file is there whole or not at all.
 - Nothing is trusted on resume: each shard is checked against the size, record count and
   checksum the manifest recorded for it, and redone when it does not match.
 """
@@ -36,34 +36,26 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import NewsumError
-from .writers import cannot_write, write_bytes_atomic
+from newsum.pipeline import __version__
+from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.layout import (
+    CACHE_DIR,
+    ERRORS,
+    LOCK,
+    MANIFEST,
+    MARKER,
+    PARQUET_DIR,
+    REPORTS,
+    SHARD_DIR,
+    shard_index,
+)
+from newsum.pipeline.core.writers import cannot_write, write_bytes_atomic
 
-MARKER = ".newsum"
-LOCK = ".newsum.lock"
-SHARD_DIR = "shards"
-PARQUET_DIR = "parquet"
-CACHE_DIR = ".cache"
-MANIFEST = "manifest.json"
-ERRORS = "errors.jsonl"
-REPORTS = ("report.json", "report.md", "report.html")
-
-_SHARD = re.compile(r"part-(\d{5,})")
 # Temporary files of an interrupted write: newsum's own names, safe to remove.
 _TEMPORARY = re.compile(
     r"\.(?:part-\d{5,}\.(?:jsonl|parquet)|manifest(?:-\d+-of-\d+)?\.json|errors\.jsonl"
     r"|report\.(?:json|md|html)|\.newsum)\.\d+\.[0-9a-f]{8}\.tmp"
-)  # pipeline.writers names them `.NAME.PID.RANDOM.tmp`
-
-
-def shard_name(index: int) -> str:
-    return f"part-{index:05d}"
-
-
-def shard_index(name: str) -> int | None:
-    match = _SHARD.fullmatch(name)
-    return int(match.group(1)) if match else None
+)  # pipeline.core.writers names them `.NAME.PID.RANDOM.tmp`
 
 
 def manifest_file(selected: tuple[int, int] | None) -> str:
@@ -98,25 +90,13 @@ def file_digest(path: Path) -> dict[str, Any] | None:
 
 
 def atomic_write(path: Path, data: bytes) -> dict[str, Any]:
-    """Write `data` whole or not at all (see pipeline.writers); its size and checksum."""
+    """Write `data` whole or not at all (see pipeline.core.writers); its size and checksum."""
     write_bytes_atomic(path, data)
     return digest(data)
 
 
 def write_json(path: Path, data: Any) -> None:
     atomic_write(path, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
-
-
-def read_json(path: Path) -> tuple[Any, str | None]:
-    """(data, None), or (None, why) for a file that is missing or damaged."""
-    try:
-        return json.loads(path.read_bytes().decode("utf-8")), None
-    except FileNotFoundError:
-        return None, "missing"
-    except OSError as exc:
-        return None, f"unreadable ({exc.strerror})"
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"damaged ({type(exc).__name__}: {exc})"
 
 
 # ---- the folder ----------------------------------------------------------------------------

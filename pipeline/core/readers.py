@@ -411,7 +411,7 @@ def _read_file(source: Source, options: ReadOptions) -> str | Record:
 
 
 def _read_txt(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
-    from .clean.metadata import looks_like_title
+    from newsum.pipeline.clean.metadata import looks_like_title
 
     text = _read_file(source, options)
     if isinstance(text, Record):
@@ -431,8 +431,8 @@ def _read_txt(source: Source, options: ReadOptions) -> Iterator[tuple[int, Recor
 
 
 def _is_furniture(line: str) -> bool:
-    from .clean.boilerplate import Rules, match_key
-    from .clean.metadata import parse_byline
+    from newsum.pipeline.clean.boilerplate import Rules, match_key
+    from newsum.pipeline.clean.metadata import parse_byline
 
     key = match_key(line)
     return (

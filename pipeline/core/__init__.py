@@ -1,0 +1,1 @@
+"""Layer 1: the record and what every stage shares (steps, readers, writers, errors)."""

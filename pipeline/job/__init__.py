@@ -1,0 +1,1 @@
+"""Layer 3: the batch job (options, job folder, cache, manifest, merge, executors)."""
