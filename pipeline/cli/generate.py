@@ -57,18 +57,11 @@ def summarize(
     """Add `summary` (in the article's language) and `chunks` to each record."""
     start(quiet, debug)
     _check_output(output)
-    options = generation_options(locals())
-    from newsum.models.load import Loaded, load_summarizer
-    from newsum.models.summarize import Summarize
+    from newsum.models.stages import summarizer
 
-    summarizer = load_summarizer(model, options)
-    if isinstance(summarizer, Loaded):
-        _show(summarizer.describe(), verbose)
-        step = Summarize(summarizer.engine, summarizer.resolved.languages)
-    else:
-        _show({"model": summarizer.name, "kind": "extractive"}, verbose)
-        step = Summarize(summarizer, options.languages or ("fr",))
-    _run(input, output, step, "summarizing", quiet)
+    stage = summarizer(model, generation_options(locals()))
+    _show(stage.describe, verbose)
+    _run(input, output, stage.step, "summarizing", quiet)
 
 
 @app.command()
@@ -99,23 +92,12 @@ def translate(
     """Add `summary_en` (and `text_en` with --fields summary,text) to each record."""
     start(quiet, debug)
     _check_output(output)
-    options = generation_options(locals())
-    from newsum.models.load import load_model
-    from newsum.models.translate import TARGETS, Translate
-    from newsum.pipeline.core.errors import NewsumError
+    from newsum.models.stages import translator
 
     chosen = tuple(f.strip() for f in fields.split(",") if f.strip())
-    if not chosen or set(chosen) - set(TARGETS):
-        raise NewsumError(f"--fields takes summary and/or text, not {fields!r}")
-    loaded = load_model(model, options, target_lang="en")
-    _show(loaded.describe(), verbose)
-    _run(
-        input,
-        output,
-        Translate(loaded.engine, loaded.resolved.languages, chosen),
-        "translating",
-        quiet,
-    )
+    stage = translator(model, generation_options(locals()), chosen)
+    _show(stage.describe, verbose)
+    _run(input, output, stage.step, "translating", quiet)
 
 
 def _show(settings: dict, verbose: bool) -> None:

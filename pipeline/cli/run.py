@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -176,6 +174,8 @@ def run(
         if given.get("translator"):
             raise NewsumError("--no-translate and --translator contradict each other: choose one")
         given["translator"] = ""
+    from newsum.pipeline.job.options import build_options, to_toml
+
     options = build_options(config, given)
     if print_config:
         typer.echo(to_toml(options.as_config()), nl=False)
@@ -214,79 +214,6 @@ def merge(
     manifest = merge_runs(outdir, references)
     report(f"manifest: {outdir / 'manifest.json'}")
     finish(manifest["counts"])
-
-
-# ---- configuration -------------------------------------------------------------------------
-
-
-def build_options(config: Path | None, given: dict[str, Any]):
-    """Defaults, then the config file, then the flags given on the command line."""
-    from newsum.models.options import GenerationOptions
-    from newsum.pipeline.clean import CleanOptions
-    from newsum.pipeline.core.readers import ReadOptions
-    from newsum.pipeline.job.run import RunOptions
-
-    data: dict[str, Any] = {}
-    if config is not None:
-        data = _read_toml(config)
-    sections = {"read": ReadOptions, "clean": CleanOptions, "generation": GenerationOptions}
-    valid = {f.name for f in fields(RunOptions)} - set(sections)
-    for name in sections:
-        if not isinstance(data.get(name, {}), dict):
-            raise NewsumError(f"bad configuration in {config}: [{name}] must be a table")
-    merged: dict[str, dict[str, Any]] = {name: dict(data.pop(name, {})) for name in sections}
-    top = dict(data)
-    unknown = set(top) - valid
-    for name, cls in sections.items():
-        unknown |= {f"{name}.{k}" for k in merged[name] if k not in {f.name for f in fields(cls)}}
-    if unknown:
-        raise NewsumError(f"unknown keys in {config}: {', '.join(sorted(unknown))}")
-    for key, value in given.items():
-        key = "rules_files" if key == "rules" else key  # --rules fills CleanOptions.rules_files
-        owner = next(
-            (n for n, cls in sections.items() if key in {f.name for f in fields(cls)}), None
-        )
-        if owner:
-            merged[owner][key] = value
-        else:
-            top[key] = value
-    if isinstance(merged["generation"].get("languages"), str):
-        merged["generation"]["languages"] = merged["generation"]["languages"].split(",")
-    for key in ("inputs", "fields"):
-        if isinstance(top.get(key), str):
-            top[key] = [x.strip() for x in top[key].split(",") if x.strip()]
-    built = {name: _build(cls, merged[name], name, config) for name, cls in sections.items()}
-    return _build(RunOptions, {**top, **built}, None, config)
-
-
-def _build(cls, values: dict[str, Any], section: str | None, config: Path | None):
-    """One options object; a bad value is refused with its key (one schema for the
-    config file and the flags: the options' own checks)."""
-    try:
-        return cls(**values)
-    except (TypeError, NewsumError) as exc:
-        where = f" in {config}" if config else ""
-        key = f"[{section}] " if section else ""
-        raise NewsumError(f"bad configuration{where}: {key}{exc}") from None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise NewsumError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise NewsumError(f"{path} is not valid TOML: {exc}") from None
-
-
-def to_toml(config: dict[str, Any]) -> str:
-    import tomli_w
-
-    return tomli_w.dumps(config)
 
 
 # ---- progress ------------------------------------------------------------------------------

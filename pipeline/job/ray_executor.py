@@ -52,7 +52,8 @@ from newsum.pipeline.core.record import FIELD_NAMES, Record
 from newsum.pipeline.core.step import chain
 
 from .jobdir import OutDir
-from .run import MODEL_FIELDS, Models, RunOptions, load_models, open_cache, tally, work_units
+from .options import RunOptions
+from .run import MODEL_FIELDS, Models, load_models, open_cache, tally, work_units
 
 # What the workers get of a record: everything the stages may read but the raw page.
 _SENT = tuple(sorted(FIELD_NAMES - {"html"}))

@@ -30,13 +30,17 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from newsum.models.engine import Engine
+from newsum.models.loading import fetch
+from newsum.models.options import GenerationOptions, preset
+from newsum.models.stages import Stage, summarizer, translator
 from newsum.pipeline import __version__
-from newsum.pipeline.clean import CleanOptions, build_steps
+from newsum.pipeline.clean import build_steps
 from newsum.pipeline.core.errors import NewsumError
 from newsum.pipeline.core.layout import (
     CACHE_DIR,
@@ -47,9 +51,8 @@ from newsum.pipeline.core.layout import (
     read_json,
     shard_name,
 )
-from newsum.pipeline.core.readers import ReadOptions, Source, read_sources, resolve
+from newsum.pipeline.core.readers import Source, read_sources, resolve
 from newsum.pipeline.core.record import ERROR, FIELD_NAMES, STATUSES, Record
-from newsum.pipeline.core.schema import check
 from newsum.pipeline.core.step import Step, chain
 from newsum.pipeline.core.writers import WARNED, Tally, cannot_write, dumps, write_parquet
 
@@ -64,9 +67,7 @@ from .jobdir import (
     verify_shard,
     write_json,
 )
-
-FORMATS = ("jsonl", "parquet")
-EXECUTORS = ("local", "ray")
+from .options import RunOptions, plain
 
 __all__ = [
     "CACHE_DIR",
@@ -81,66 +82,6 @@ __all__ = [
 
 # Fields the model stages add: what the cache keeps and restores.
 MODEL_FIELDS = ("summary", "chunks", "summary_en", "text_en", "warnings", "status", "reason")
-# Fields the model stages add: what the cache keeps and restores.
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Everything `newsum run` does differently; the defaults are the CLI's."""
-
-    inputs: tuple[str, ...] = ()
-    output: str = "out/run"
-    preset: str = "default"
-    summarizer: str | None = None  # None: the preset's
-    translator: str | None = None  # None: the preset's; "" for none
-    fields: tuple[str, ...] = ("summary",)
-    references: str | None = None
-    format: str = field(default="jsonl", metadata={"choices": FORMATS})
-    shard_size: int = field(default=1000, metadata={"min": 1})
-    shard: str | None = None  # "I/N": only the I-th of N slices (0-based)
-    executor: str = field(default="local", metadata={"choices": EXECUTORS})
-    reuse_duplicates: bool = True
-    ray_address: str | None = None
-    read: ReadOptions = field(default_factory=ReadOptions)
-    clean: CleanOptions = field(default_factory=CleanOptions)
-    generation: Any = None  # models.options.GenerationOptions (imported lazily)
-
-    def __post_init__(self) -> None:
-        check(self)
-        unknown = set(self.fields) - {"summary", "text"}
-        if not self.fields or unknown:
-            raise NewsumError(f"fields takes summary and/or text, not {', '.join(self.fields)!r}")
-        self.shard_slice()
-
-    def shard_slice(self) -> tuple[int, int] | None:
-        if not self.shard:
-            return None
-        try:
-            index, count = (int(x) for x in self.shard.split("/"))
-        except ValueError:
-            raise NewsumError(f"--shard takes I/N (e.g. 0/4), not {self.shard!r}") from None
-        if not 0 <= index < count:
-            raise NewsumError(f"--shard {self.shard}: I must be between 0 and N-1")
-        return index, count
-
-    def as_config(self) -> dict[str, Any]:
-        """The options as a TOML-able dict (what --print-config prints and the manifest keeps)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in ("read", "clean", "generation"):
-                out[f.name] = {k: _plain(v) for k, v in asdict(value).items() if v is not None}
-            elif value is not None:
-                out[f.name] = _plain(value)
-        return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 # ---- models ------------------------------------------------------------------------------
@@ -150,33 +91,26 @@ def _plain(value: Any) -> Any:
 class Models:
     """The model stages of a run and what identifies their outputs."""
 
-    steps: list[Step]
+    stages: list[Stage]
     info: dict[str, Any]
     fingerprint: str
     notices: list[str] = field(default_factory=list)
 
-    def engines(self) -> list:
+    @property
+    def steps(self) -> list[Step]:
+        return [stage.step for stage in self.stages]
+
+    def engines(self) -> list[Engine]:
         """The generation engines of the neural stages, in stage order."""
-        from newsum.models.engine import Engine
+        return [stage.engine for stage in self.stages if stage.engine is not None]
 
-        found = (
-            getattr(step, name, None) for step in self.steps for name in ("summarizer", "engine")
-        )
-        return [engine for engine in found if isinstance(engine, Engine)]
-
-    def planner(self):
+    def planner(self) -> Engine | None:
         """The engine whose batches cut a shard into units of work (None: no neural stage)."""
         return next(iter(self.engines()), None)
 
 
 def load_models(options: RunOptions) -> Models:
     """Load the summarizer and translator the options name (presets resolved here)."""
-    from newsum.models.extractive import Extractive
-    from newsum.models.load import load_model, load_summarizer
-    from newsum.models.options import GenerationOptions, preset
-    from newsum.models.summarize import Summarize
-    from newsum.models.translate import Translate
-
     notices: list[str] = []
     generation = options.generation or GenerationOptions()
     name = options.preset
@@ -191,34 +125,19 @@ def load_models(options: RunOptions) -> Models:
     translator_id = chosen["translator"] if options.translator is None else options.translator
     if options.preset == "auto" and name == "extractive" and options.translator is None:
         translator_id = ""
-    summarizer = load_summarizer(summarizer_id, generation)
-    steps: list[Step] = []
-    info: dict[str, Any] = {"preset": name}
-    if isinstance(summarizer, Extractive):
-        steps.append(Summarize(summarizer, generation.languages or ("fr",)))
-        info["summarizer"] = {"id": summarizer.name, "kind": "extractive"}
-    else:
-        steps.append(Summarize(summarizer.engine, summarizer.resolved.languages))
-        info["summarizer"] = _model_info(summarizer)
+    stages = [summarizer(summarizer_id, generation)]
+    info: dict[str, Any] = {"preset": name, "summarizer": stages[0].info}
     if translator_id:
-        try:
-            translator = load_model(translator_id, generation, target_lang="en")
-        except NewsumError as exc:
-            raise NewsumError(
-                f"{exc} To summarize without translating, pass --no-translate."
-            ) from None
-        steps.append(Translate(translator.engine, translator.resolved.languages, options.fields))
-        info["translator"] = _model_info(translator)
-    info["generation"] = {k: _plain(v) for k, v in asdict(generation).items() if v is not None}
+        hint = "To summarize without translating, pass --no-translate."
+        stages.append(translator(translator_id, generation, options.fields, hint))
+        info["translator"] = stages[1].info
+    info["generation"] = {k: plain(v) for k, v in asdict(generation).items() if v is not None}
     fingerprint = _hash(json.dumps([info, list(options.fields)], sort_keys=True, default=str))
-    return Models(steps, info, fingerprint, notices)
+    return Models(stages, info, fingerprint, notices)
 
 
 def _auto_preset(options: RunOptions, generation) -> tuple[str, str | None]:
     """`default` when its models are cached or the hub answers, else `extractive`."""
-    from newsum.models.loading import fetch
-    from newsum.models.options import preset
-
     default = preset("default")
     try:
         fetch(options.summarizer or default["summarizer"], generation.revision)
@@ -230,28 +149,6 @@ def _auto_preset(options: RunOptions, generation) -> tuple[str, str | None]:
             f"{translator}` on a connected machine, or pass --translator PATH."
         )
     return "default", None
-
-
-def _model_info(loaded) -> dict[str, Any]:
-    path = Path(loaded.info.get("path", ""))
-    # A hub snapshot lives in .../snapshots/<commit>: that commit is the resolved revision.
-    revision = path.name if path.parent.name == "snapshots" else loaded.info.get("revision")
-    return {
-        "id": loaded.model_id,
-        "revision": revision,
-        "backend": loaded.info.get("backend"),
-        "device": loaded.info.get("device"),
-        "settings": loaded.resolved.as_dict(),
-        "weights": _weights_fingerprint(path),
-    }
-
-
-def _weights_fingerprint(path: Path) -> str:
-    """Names and sizes of the model files: a local folder's stand-in for a revision."""
-    if not path.is_dir():
-        return ""
-    files = sorted((p.name, p.stat().st_size) for p in path.iterdir() if p.is_file())
-    return _hash(json.dumps(files))
 
 
 def _hash(text: str) -> str:
@@ -266,7 +163,7 @@ def record_key(record: Record, fingerprint: str) -> str:
 def job_identity(options: RunOptions, sources: list[Source], models: Models) -> dict[str, Any]:
     """Everything that decides the shard files. A resumed run must have the same: a job
     whose inputs, models or settings changed is refused instead of mixed."""
-    clean = {k: _plain(v) for k, v in asdict(options.clean).items() if k != "rules_files"}
+    clean = {k: plain(v) for k, v in asdict(options.clean).items() if k != "rules_files"}
     # Rules files by content: an edited rules file cleans differently.
     clean["rules_files"] = [_file_identity(Path(path)) for path in options.clean.rules_files]
     generation = dict(models.info.get("generation", {}))
@@ -278,7 +175,7 @@ def job_identity(options: RunOptions, sources: list[Source], models: Models) -> 
         inputs[f"{n}: {identity.pop('input')}"] = identity
     return {
         "inputs": inputs,
-        "read": {k: _plain(v) for k, v in asdict(options.read).items()},
+        "read": {k: plain(v) for k, v in asdict(options.read).items()},
         "clean": clean,
         "shard_size": options.shard_size,
         "format": options.format,

@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from newsum.eval.rouge import FrenchTokenizer, sentences_per_line
 from newsum.pipeline.cli import app
-
-from .test_report import CHROMIUM, chromium
+from tests.fixtures.browser import CHROMIUM, chromium
 
 SOURCES = {
     "a": "La Bourgogne s'attend à une récolte en baisse de 30 % cette année. Le gel a frappé "

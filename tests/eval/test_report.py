@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from typer.testing import CliRunner
 
 from newsum.eval import report as rep
 from newsum.pipeline.cli import app
+from tests.fixtures.browser import CHROMIUM, chromium
 
 EVIL = "x` <img src=x onerror=alert(1)> `y"
 EVIL_NEWLINE = "a\n| b | <script>alert(2)</script>"
@@ -341,24 +340,6 @@ def test_end_to_end_with_todays_keys(tmp_path):
         assert "gone" in text_ and "repeated prediction ids" in text_
         assert "Articles to review" in text_ and "15 %" in text_
     assert "<svg" in html and "lead-3" in html
-
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
-    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,7 @@ from newsum.eval.evaluate import EvalOptions, evaluate
 from newsum.eval.rouge import RougeOptions, compare_rouge, rouge_pairs
 from newsum.models.extractive import Lead
 from newsum.pipeline.cli import app
-
-NEWSUM = [sys.executable, "-c", "from newsum.pipeline.cli import main; main()"]
+from tests.fixtures.jobs import NEWSUM
 
 ARTICLES = {
     f"a{i}": " ".join(

@@ -7,8 +7,7 @@ from newsum.models.chunking import pack
 from newsum.models.engine import Engine
 from newsum.models.summarize import summarize_texts
 from newsum.models.translate import translate_texts
-
-from .fakes import EchoBackend, WordTokenizer
+from tests.fixtures.fakes import EchoBackend, WordTokenizer
 
 
 def engine(backend=None, batch_tokens=64, max_batch_size=8, max_input_tokens=64):

@@ -15,8 +15,7 @@ from newsum.models.backend import Decoding
 from newsum.models.engine import Engine
 from newsum.models.languages import MBART50, NLLB, detect
 from newsum.models.tiny import build_tiny
-
-from .fakes import EchoBackend
+from tests.fixtures.fakes import EchoBackend
 
 
 class RecordingBackend(EchoBackend):

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 
 from newsum.models.backend import Decoding
 from newsum.models.engine import Engine
 from newsum.models.summarize import MAX_ROUNDS, summarize_texts
-
-from .fakes import EOS, EchoBackend, WordTokenizer
-
-NEWSUM = [sys.executable, "-c", "from newsum.pipeline.cli import main; main()"]
+from tests.fixtures.fakes import EOS, EchoBackend, WordTokenizer
+from tests.fixtures.jobs import NEWSUM
 
 ARTICLE = (
     "Le conseil municipal a voté mardi soir le budget de la ville pour l’année prochaine. "

@@ -20,19 +20,8 @@ from typer.testing import CliRunner
 
 from newsum.pipeline.cli import app
 from newsum.pipeline.core import progress, writers
+from tests.fixtures.texts import BODY, BODY2, BODY3
 
-BODY = (
-    "Le conseil municipal de Rennes a voté mardi soir le budget de l'année prochaine. "
-    "Les élus de l'opposition ont dénoncé une hausse des impôts locaux."
-)
-BODY2 = (
-    "La sécheresse touche depuis trois mois les agriculteurs du Sud-Ouest. "
-    "Les préfets ont pris des arrêtés de restriction d'eau dans six départements."
-)
-BODY3 = (
-    "Le club de football de Nantes a annoncé l'arrivée d'un nouvel entraîneur. "
-    "Il succède à un technicien limogé après une série de défaites à domicile."
-)
 HTML = f"""<html lang="fr"><head><title>Sécheresse dans le Sud-Ouest</title></head>
 <body><article><h1>Sécheresse dans le Sud-Ouest</h1><p>{BODY2}</p>
 <p>Les irrigants demandent des aides à l'État pour compenser les pertes de récoltes

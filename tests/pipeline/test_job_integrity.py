@@ -18,8 +18,7 @@ from newsum.pipeline.cli import app
 from newsum.pipeline.core.errors import NewsumError
 from newsum.pipeline.core.layout import LOCK, MARKER
 from newsum.pipeline.job.jobdir import Lock
-
-from .test_run import NEWSUM, articles, invoke, shard_lines, write_jsonl
+from tests.fixtures.jobs import NEWSUM, articles, invoke, shard_lines, write_jsonl
 
 LEAD = ["--summarizer", "lead-2", "--translator", "", "--shard-size", "50"]
 

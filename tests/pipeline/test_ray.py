@@ -12,11 +12,12 @@ import pytest
 
 from newsum.models.options import GenerationOptions
 from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.layout import CACHE_DIR
 from newsum.pipeline.core.record import SKIPPED, Record
 from newsum.pipeline.job.jobdir import OutDir
-from newsum.pipeline.job.run import CACHE_DIR, RunOptions, cache_line, load_models
-
-from .test_run import articles, invoke, shard_lines, write_jsonl
+from newsum.pipeline.job.options import RunOptions
+from newsum.pipeline.job.run import cache_line, load_models
+from tests.fixtures.jobs import articles, invoke, shard_lines, write_jsonl
 
 ray = pytest.importorskip("ray")
 # Ray Data sets its own deprecated settings when it copies its context.

@@ -6,44 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from newsum.pipeline.cli import app
-
-NEWSUM = [sys.executable, "-c", "from newsum.pipeline.cli import main; main()"]
-
-
-def articles(n: int) -> list[dict]:
-    rows = []
-    for i in range(n):
-        body = " ".join(
-            f"Le conseil de la ville numéro {i} a voté la mesure {j} après un long débat."
-            for j in range(i % 4 + 2)
-        )
-        rows.append({"id": f"a{i:04d}", "title": f"Article {i}", "text": body})
-    return rows
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return path
-
-
-def shard_lines(outdir: Path) -> list[str]:
-    return [
-        line
-        for path in sorted((outdir / "shards").glob("part-*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-    ]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, ["run", *map(str, args)])
+from tests.fixtures.jobs import NEWSUM, articles, invoke, shard_lines, write_jsonl
 
 
 @pytest.fixture

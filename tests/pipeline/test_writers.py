@@ -31,8 +31,7 @@ from newsum.pipeline.core.writers import (
     write_parquet,
     write_records,
 )
-
-from .test_cli import BODY, BODY2, BODY3
+from tests.fixtures.texts import BODY, BODY2, BODY3
 
 # The D9 input: a field of mixed types, and fields some records have and others lack.
 MIXED = [
