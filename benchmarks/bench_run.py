@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from newsum.models.loading import quiet_libraries
+    from newsum.models.hub import quiet_libraries
     from newsum.models.tiny import build_tiny
 
     quiet_libraries()

@@ -14,7 +14,7 @@ from pathlib import Path
 from newsum.pipeline.core.errors import NewsumError
 
 from .backend import Backend, Decoding, OutOfMemory
-from .loading import check_weights, fetch, quiet_libraries, read_config
+from .hub import check_weights, fetch, quiet_libraries, read_config
 from .options import GenerationOptions
 
 QUANTIZATIONS = ("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32")

@@ -11,8 +11,8 @@ from newsum.pipeline.core.errors import NewsumError
 from .chunking import SPECIAL_TOKENS_MARGIN
 from .engine import Engine
 from .extractive import Extractive, parse_extractive
+from .hub import check_remote_code, check_weights, fetch, quiet_libraries, read_config
 from .languages import detect as detect_languages
-from .loading import check_remote_code, check_weights, fetch, quiet_libraries, read_config
 from .options import GenerationOptions, Resolved, published_settings, resolve
 
 # A tokenizer's model_max_length is a huge sentinel when the model has no fixed limit.

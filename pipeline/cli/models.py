@@ -51,7 +51,7 @@ def download(
 ) -> None:
     """Fetch a model into the Hugging Face cache (safetensors and tokenizer files)."""
     start(quiet, debug)
-    from newsum.models.loading import fetch
+    from newsum.models.hub import fetch
 
     path = fetch(model, revision, allow_pickle)
     typer.echo(str(path))
@@ -92,7 +92,7 @@ def build_tiny(
 
     Its weights are random: it runs the whole pipeline, and its output is gibberish."""
     start(quiet, debug)
-    from newsum.models.loading import quiet_libraries
+    from newsum.models.hub import quiet_libraries
     from newsum.models.tiny import ARCHES
     from newsum.models.tiny import build_tiny as build
     from newsum.pipeline.core.errors import NewsumError

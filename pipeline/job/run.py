@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from newsum.models.engine import Engine
-from newsum.models.loading import fetch
+from newsum.models.hub import fetch
 from newsum.models.options import GenerationOptions, preset
 from newsum.models.stages import Stage, summarizer, translator
 from newsum.pipeline import __version__
