@@ -4,7 +4,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: demo test venv lint format bench clean
+.PHONY: demo test test-fast venv lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,15 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q
+
+# The edit-test loop: lint, the layer contract and every test not marked slow, on two
+# processes (under 60 s on 2 cores).
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -q -m "not slow" -n 2
 
 bench: $(VENV)/.installed-dev
 	for b in clean generate eval run; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done

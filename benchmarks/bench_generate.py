@@ -208,7 +208,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from newsum.models.ct2 import convert
-    from newsum.models.hub import quiet_libraries
+    from newsum.models.libraries import quiet_libraries
     from newsum.models.tiny import build_tiny
 
     quiet_libraries()  # no progress bars while saving the model

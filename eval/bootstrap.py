@@ -146,14 +146,6 @@ class PairedResult:
         return {k: np.asarray(v).tolist() for k, v in vars(self).items()}
 
 
-def paired_result(
-    observed: float | np.ndarray, sample_diffs: np.ndarray, alpha: float = DEFAULT_ALPHA
-) -> PairedResult:
-    """Build a `PairedResult` from the observed difference and its resampled values."""
-    low, high = percentile_interval(sample_diffs, alpha)
-    return PairedResult(observed, paired_p_value(sample_diffs, observed), low, high)
-
-
 def paired_bootstrap(
     a: np.ndarray,
     b: np.ndarray,
@@ -170,5 +162,7 @@ def paired_bootstrap(
     if a_arr.shape != b_arr.shape:
         raise ValueError(f"paired inputs differ in shape: {a_arr.shape} vs {b_arr.shape}")
     delta = a_arr - b_arr
+    observed = delta.mean(axis=0)
     sample_diffs = resampled(len(delta), lambda idx: delta[idx].mean(axis=1), n_resamples, seed)
-    return paired_result(delta.mean(axis=0), sample_diffs, alpha)
+    low, high = percentile_interval(sample_diffs, alpha)
+    return PairedResult(observed, paired_p_value(sample_diffs, observed), low, high)

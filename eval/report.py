@@ -42,50 +42,25 @@ WARNING_MEANINGS = {
     "repeated-id": "another record has the same id",
     "reused": "output reused from an earlier run",
 }
-FAITHFULNESS = {  # key: (label, kind, meaning); kind picks the scale
+# key: (label, kind, meaning); kind picks the scale. One row a key, as a table reads.
+# fmt: off
+FAITHFULNESS = {
     "records": ("records checked", "count", "pairs whose source text was available"),
     "mean_summary_words": ("summary length", "words", "mean words per summary"),
     "mean_source_words": ("source length", "words", "mean words per cleaned source"),
-    "mean_compression": (
-        "compression",
-        "ratio",
-        "source words ÷ summary words (higher: shorter summary)",
-    ),
-    "mean_novel_1gram": (
-        "novel words",
-        "share",
-        "summary words absent from the source (higher: more abstractive)",
-    ),
+    "mean_compression": ("compression", "ratio", "source words ÷ summary words (higher: shorter summary)"),
+    "mean_novel_1gram": ("novel words", "share", "summary words absent from the source (higher: more abstractive)"),
     "mean_novel_2gram": ("novel bigrams", "share", "summary word pairs absent from the source"),
     "mean_novel_3gram": ("novel trigrams", "share", "summary word triples absent from the source"),
     "mean_summary_numbers": ("numbers per summary", "number", "mean number mentions per summary"),
-    "unsupported_numbers": (
-        "unsupported numbers",
-        "count",
-        "numbers in summaries that their source does not contain (likely invented)",
-    ),
+    "unsupported_numbers": ("unsupported numbers", "count", "numbers in summaries that their source does not contain (likely invented)"),
     "summary_numbers": ("numbers in summaries", "count", "all number mentions in the summaries"),
-    "share_with_unsupported_numbers": (
-        "summaries with an unsupported number",
-        "share",
-        "should be close to 0 %",
-    ),
-    "records_with_en": (
-        "records with an English summary",
-        "count",
-        "pairs checked for FR/EN number agreement",
-    ),
-    "number_mismatches": (
-        "FR/EN number mismatches",
-        "count",
-        "numbers that differ between the French summary and its translation",
-    ),
-    "share_with_number_mismatches": (
-        "translations with a number mismatch",
-        "share",
-        "should be 0 %",
-    ),
+    "share_with_unsupported_numbers": ("summaries with an unsupported number", "share", "should be close to 0 %"),
+    "records_with_en": ("records with an English summary", "count", "pairs checked for FR/EN number agreement"),
+    "number_mismatches": ("FR/EN number mismatches", "count", "numbers that differ between the French summary and its translation"),
+    "share_with_number_mismatches": ("translations with a number mismatch", "share", "should be 0 %"),
 }
+# fmt: on
 
 
 def write(report: dict[str, Any], path) -> None:
@@ -301,7 +276,7 @@ def _header(report: dict[str, Any], code) -> dict[str, Any]:
 
 def _models(models: Any) -> list[tuple[str, str]]:
     """(role, "id @ revision") for the summarizer and translator of a run's manifest
-    (pipeline.job.run.load_models writes {"preset", "summarizer", "translator", "generation"})."""
+    (pipeline.job.models.load_models writes {"preset", "summarizer", "translator", "generation"})."""
     if not isinstance(models, dict):
         return []
     out = []

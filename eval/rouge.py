@@ -13,8 +13,8 @@ and "été" becomes "t", so French ROUGE computed the usual way is wrong. Three 
   compare with published numbers computed that way (e.g. OrangeSum).
 
 Scale: `rouge_pairs` keeps rouge-score's own per-pair values (0-1) so they can be
-compared with it exactly; system scores (`aggregate_rouge`, `rouge_scores`,
-`compare_rouge`) are on a 0-100 scale.
+compared with it exactly; system scores (`aggregate_rouge`, `compare_rouge`) are on a
+0-100 scale.
 
 Sentences: `rougeLsum` splits on newlines, as rouge-score does. Either pass summaries
 with one sentence a line, or set `RougeOptions(split_sentences=True)` to split both
@@ -154,13 +154,6 @@ def aggregate_rouge(
             "ci_high": float(high),
         }
     return result
-
-
-def rouge_scores(
-    predictions: list[str], references: list[str], options: RougeOptions | None = None
-) -> dict[str, dict[str, float]]:
-    """`aggregate_rouge(rouge_pairs(...))`: the "rouge" section of a report in one call."""
-    return aggregate_rouge(rouge_pairs(predictions, references, options), options)
 
 
 def compare_rouge(

@@ -10,10 +10,8 @@ for every resample sum the chosen rows and recompute the score. That uses sacreb
 `_extract_corpus_statistics` / `_compute_score_from_stats`, the two methods its own
 `sacrebleu.significance` module is built on (stable across sacrebleu 2.x; the tests
 check that re-aggregating the statistics gives back `corpus_score`). Resampling
-follows `eval.bootstrap` (same indices, percentile CIs, two-sided paired p-value),
-not sacrebleu's, so ROUGE and translation comparisons read the same way.
-
-TER is lower-is-better: in `compare_translation` a negative TER diff favours A.
+follows `eval.bootstrap` (same indices, percentile CIs), not sacrebleu's, so ROUGE and
+translation intervals read the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-from newsum.eval.bootstrap import BootstrapOptions, paired_result, percentile_interval, resampled
+from newsum.eval.bootstrap import BootstrapOptions, percentile_interval, resampled
 
 
 def default_metrics() -> dict[str, Metric]:
@@ -107,27 +105,3 @@ def translation_scores(
     Same as `aggregate_translation(segment_stats(hyps, refs), bootstrap)`.
     """
     return aggregate_translation(segment_stats(hyps, refs), bootstrap)
-
-
-def compare_translation(
-    stats_a: dict[str, CorpusStats],
-    stats_b: dict[str, CorpusStats],
-    bootstrap: BootstrapOptions | None = None,
-) -> dict[str, dict[str, float]]:
-    """Paired bootstrap of system A against B (same references, same segment order).
-
-    Returns {metric: {"diff", "p_value", "ci_low", "ci_high"}}, diff = score(A) - score(B).
-    """
-    boot = bootstrap or BootstrapOptions()
-    result = {}
-    for name, a in stats_a.items():
-        b = stats_b[name]
-        if a.stats.shape != b.stats.shape:
-            raise ValueError(f"{name}: systems have different segment counts")
-
-        def diffs(idx: np.ndarray, a: CorpusStats = a, b: CorpusStats = b) -> np.ndarray:
-            return a.score_rows(idx) - b.score_rows(idx)
-
-        samples = resampled(len(a.stats), diffs, boot.n_resamples, boot.seed)
-        result[name] = paired_result(a.score - b.score, samples, boot.alpha).as_dict()
-    return result

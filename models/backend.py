@@ -33,6 +33,8 @@ class Backend(ABC):
     max_input_tokens: int
     #: Id that pads inputs; generated sequences never contain it.
     pad_token_id: int
+    #: Where it generates: "cpu", "cuda" or "mps" (resolved, never "auto").
+    device: str
 
     @abstractmethod
     def generate(self, inputs: list[list[int]], decoding: Decoding) -> list[list[int]]:

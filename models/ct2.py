@@ -14,11 +14,11 @@ from pathlib import Path
 from newsum.pipeline.core.errors import NewsumError
 
 from .backend import Backend, Decoding, OutOfMemory
-from .hub import check_weights, fetch, quiet_libraries, read_config
+from .hub import CT2_MARKER, check_weights, fetch, read_config
+from .libraries import quiet_libraries
 from .options import GenerationOptions
 
 QUANTIZATIONS = ("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32")
-MARKER = "newsum-ct2.json"
 _TOKENIZER_FILES = (
     "tokenizer_config.json",
     "special_tokens_map.json",
@@ -33,10 +33,6 @@ _TOKENIZER_FILES = (
     "added_tokens.json",
 )
 _DTYPES = {"auto": "default", "float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
-
-
-def is_ct2_model(path: Path) -> bool:
-    return (path / "model.bin").is_file() and (path / MARKER).is_file()
 
 
 def convert(
@@ -77,7 +73,7 @@ def convert(
         "max_input_tokens": hf_config.get("max_position_embeddings"),
         "model_type": hf_config.get("model_type"),
     }
-    (output / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    (output / CT2_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
     # Tokenizers that resolve their class through config.json find it here.
     shutil.copy(source / "config.json", output / "hf_config.json")
     return output
@@ -101,7 +97,7 @@ class CT2Backend(Backend):
         self.translator = ctranslate2.Translator(
             str(path), device=self.device, compute_type=self.compute_type
         )
-        marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
+        marker = json.loads((path / CT2_MARKER).read_text(encoding="utf-8"))
         self.max_input_tokens = int(marker.get("max_input_tokens") or 0)
         self.source_vocab, self.target_ids = _vocabularies(path)
         self.pad_token_id = -1  # CTranslate2 returns no padding

@@ -47,7 +47,6 @@ class Engine:
         self.max_batch_size = max_batch_size
         self.codes = codes  # for multilingual models: how to name languages
         self.target_lang = target_lang  # None: generate in the source language
-        self.batches_run = 0
 
     def encode(self, texts: list[str], special: bool = True) -> list[list[int]]:
         if not texts:
@@ -124,7 +123,6 @@ class Engine:
             self._run(batch[:half], ids, results, decoding)
             self._run(batch[half:], ids, results, decoding)
             return
-        self.batches_run += 1
         texts = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
         for i, text, out in zip(batch, texts, outputs, strict=True):
             results[i] = Result(text.strip(), new_tokens=len(out))

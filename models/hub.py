@@ -1,20 +1,23 @@
-"""Where a model's files are: a local folder, or a hub id through the Hugging Face cache.
+"""Finding a model's files and checking them before anything loads them.
 
+A MODEL argument is a local folder, or a hub id fetched through the Hugging Face cache.
 Safety first: weights are read from safetensors only; a model that ships nothing but
 pickled weights (`pytorch_model.bin`) is refused unless the user passes --allow-pickle,
-and remote code is never run unless --trust-remote-code.
+and remote code is never run unless --trust-remote-code. A folder for `--backend ct2`
+must be one `newsum models convert` wrote.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 from newsum.pipeline.core.errors import NewsumError
+
+from .libraries import first_line
+from .options import GenerationOptions
 
 # What a seq2seq model and its tokenizer need; pickled weights only on request.
 _FILES = [
@@ -29,6 +32,23 @@ _FILES = [
     "merges*",
 ]
 _PICKLES = ["*.bin", "*.pt", "*.pth", "*.ckpt"]
+# What `newsum models convert` writes beside CTranslate2's model.bin (models/ct2.py).
+CT2_MARKER = "newsum-ct2.json"
+
+
+def find_model(model: str, options: GenerationOptions) -> Path:
+    """The local folder of `model`, checked for what `options.backend` loads from it."""
+    path = fetch(model, options.revision, options.allow_pickle)
+    check_remote_code(path, options.trust_remote_code)
+    if options.backend == "ct2":
+        if not is_ct2_model(path):
+            raise NewsumError(
+                f"{model} is not a CTranslate2 model; convert it first with "
+                f"`newsum models convert {model} -o DIR` and pass DIR"
+            )
+    else:
+        check_weights(path, options.allow_pickle)
+    return path
 
 
 def fetch(model: str, revision: str | None = None, allow_pickle: bool = False) -> Path:
@@ -84,6 +104,10 @@ def check_weights(path: Path, allow_pickle: bool) -> None:
         raise NewsumError(f"{path} has no model weights (*.safetensors)")
 
 
+def is_ct2_model(path: Path) -> bool:
+    return (path / "model.bin").is_file() and (path / CT2_MARKER).is_file()
+
+
 def check_remote_code(path: Path, trust_remote_code: bool) -> None:
     """Refuse a model that ships its own code unless asked: without --trust-remote-code
     transformers would quietly load a built-in class instead, which is not the model its
@@ -110,19 +134,3 @@ def read_config(path: Path, name: str) -> dict[str, Any]:
         return json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise NewsumError(f"cannot read {file}: {exc}") from None
-
-
-def first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def quiet_libraries() -> None:
-    """Loading bars and advice from transformers would fill stderr; --debug shows them."""
-    if logging.getLogger("newsum").isEnabledFor(logging.DEBUG):
-        return
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")

@@ -1,4 +1,10 @@
-"""Load what a MODEL argument names: an extractive summarizer, or a seq2seq model."""
+"""Building a ready model from a MODEL argument: an extractive summarizer, or an engine.
+
+`load_model` reads top to bottom: find and check the files (models/hub.py), build the
+backend (torch or CTranslate2) and the tokenizer, resolve the settings (flags, presets
+file, the model's generation config), detect a multilingual model's language codes, and
+put them together in an Engine.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,13 @@ from typing import Any
 
 from newsum.pipeline.core.errors import NewsumError
 
+from .backend import Backend
 from .chunking import SPECIAL_TOKENS_MARGIN
 from .engine import Engine
 from .extractive import Extractive, parse_extractive
-from .hub import check_remote_code, check_weights, fetch, quiet_libraries, read_config
+from .hub import find_model, read_config
 from .languages import detect as detect_languages
+from .libraries import quiet_libraries
 from .options import GenerationOptions, Resolved, published_settings, resolve
 
 # A tokenizer's model_max_length is a huge sentinel when the model has no fixed limit.
@@ -63,35 +71,19 @@ def _check_summaries_shrink(resolved: Resolved) -> None:
 
 
 def load_model(model: str, options: GenerationOptions, target_lang: str | None = None) -> Loaded:
-    """Fetch (cache or hub), check, and load a seq2seq model with the chosen backend.
+    """Find, check and load a seq2seq model with the chosen backend.
 
     `target_lang` is the language to generate in (a translator's "en"); None means the
     input's own language (a summarizer's)."""
     quiet_libraries()
-    path = fetch(model, options.revision, options.allow_pickle)
-    check_remote_code(path, options.trust_remote_code)
-    if options.backend == "ct2":
-        from .ct2 import CT2Backend, is_ct2_model
-
-        if not is_ct2_model(path):
-            raise NewsumError(
-                f"{model} is not a CTranslate2 model; convert it first with "
-                f"`newsum models convert {model} -o DIR` and pass DIR"
-            )
-        backend = CT2Backend(path, options)
-        device = backend.device
-    else:
-        from .torch_backend import TorchBackend
-
-        check_weights(path, options.allow_pickle)
-        backend = TorchBackend(path, options)
-        device = backend.device
+    path = find_model(model, options)
+    backend = _backend(path, options)
     tokenizer = _tokenizer(path, options)
     limits = [
         n for n in (backend.max_input_tokens, tokenizer.model_max_length) if 0 < n < _NO_LIMIT
     ]
     generation_config = read_config(path, "generation_config.json")
-    resolved = resolve(options, model, generation_config, min(limits, default=None), device)
+    resolved = resolve(options, model, generation_config, min(limits, default=None), backend.device)
     codes = detect_languages(tokenizer)
     if codes and options.languages is None and "languages" not in published_settings(model):
         # A multilingual model (NLLB, mBART-50, M2M-100) is told each record's language:
@@ -111,6 +103,17 @@ def load_model(model: str, options: GenerationOptions, target_lang: str | None =
     if engine.codes:
         info["language_codes"] = engine.codes.family
     return Loaded(model, engine, resolved, info)
+
+
+def _backend(path: Path, options: GenerationOptions) -> Backend:
+    """The backend `options.backend` names; each imports its library only when chosen."""
+    if options.backend == "ct2":
+        from .ct2 import CT2Backend
+
+        return CT2Backend(path, options)
+    from .torch_backend import TorchBackend
+
+    return TorchBackend(path, options)
 
 
 def _tokenizer(path: Path, options: GenerationOptions):

@@ -35,8 +35,9 @@ class Stage:
     describe: dict[str, Any] = field(default_factory=dict)
 
 
-def summarizer(model: str, generation: GenerationOptions) -> Stage:
+def summarizer(model: str, generation: GenerationOptions | None = None) -> Stage:
     """The summarize stage for MODEL: lead-N / textrank, or a seq2seq model."""
+    generation = generation or GenerationOptions()
     loaded = load_summarizer(model, generation)
     if isinstance(loaded, Loaded):
         step = Summarize(loaded.engine, loaded.resolved.languages)
@@ -47,7 +48,7 @@ def summarizer(model: str, generation: GenerationOptions) -> Stage:
 
 def translator(
     model: str,
-    generation: GenerationOptions,
+    generation: GenerationOptions | None = None,
     fields: tuple[str, ...] = ("summary",),
     hint: str = "",
 ) -> Stage:
@@ -57,7 +58,7 @@ def translator(
     if not fields or set(fields) - set(TARGETS):
         raise NewsumError(f"--fields takes summary and/or text, not {','.join(fields)!r}")
     try:
-        loaded = load_model(model, generation, target_lang="en")
+        loaded = load_model(model, generation or GenerationOptions(), target_lang="en")
     except NewsumError as exc:
         raise NewsumError(f"{exc} {hint}".strip()) from None
     step = Translate(loaded.engine, loaded.resolved.languages, fields)

@@ -55,22 +55,33 @@ _SPM_IDS: dict[str, dict[str, int]] = {
 }
 # NLLB's SentencePiece model is BPE; the others are unigram models.
 _SPM_TYPE = {"nllb": "bpe"}
+# Where each family's tokenizer files keep the SentencePiece model (marian: the source side).
+_SPM_FILE = {
+    "marian": "source.spm",
+    "t5": "spiece.model",
+    "mbart": "sentencepiece.bpe.model",
+    "nllb": "sentencepiece.bpe.model",
+}
 
+# Marian, mBART and M2M-100 (NLLB's architecture) are BART-style: the same config keys.
+_BART_DIMS: dict[str, Any] = {
+    "d_model": 64,
+    "encoder_layers": 2,
+    "decoder_layers": 2,
+    "encoder_attention_heads": 4,
+    "decoder_attention_heads": 4,
+    "encoder_ffn_dim": 128,
+    "decoder_ffn_dim": 128,
+    "max_position_embeddings": MAX_POSITIONS,
+    "scale_embedding": True,
+    "init_std": 0.5,
+}
 _BASE_DIMS: dict[str, dict[str, Any]] = {
     "marian": {
-        "d_model": 64,
-        "encoder_layers": 2,
-        "decoder_layers": 2,
-        "encoder_attention_heads": 4,
-        "decoder_attention_heads": 4,
-        "encoder_ffn_dim": 128,
-        "decoder_ffn_dim": 128,
-        "max_position_embeddings": MAX_POSITIONS,
+        **_BART_DIMS,
         "activation_function": "swish",
-        "scale_embedding": True,
         "share_encoder_decoder_embeddings": True,
         "tie_word_embeddings": True,
-        "init_std": 0.5,
     },
     "t5": {
         "d_model": 64,
@@ -85,21 +96,9 @@ _BASE_DIMS: dict[str, dict[str, Any]] = {
         "tie_word_embeddings": False,
         "initializer_factor": 5.0,
     },
-    "mbart": {
-        "d_model": 64,
-        "encoder_layers": 2,
-        "decoder_layers": 2,
-        "encoder_attention_heads": 4,
-        "decoder_attention_heads": 4,
-        "encoder_ffn_dim": 128,
-        "decoder_ffn_dim": 128,
-        "max_position_embeddings": MAX_POSITIONS,
-        "scale_embedding": True,
-        "init_std": 0.5,
-    },
+    "mbart": _BART_DIMS,
+    "nllb": _BART_DIMS,
 }
-# M2M-100 (NLLB's architecture) takes mBART's configuration keys.
-_BASE_DIMS["nllb"] = dict(_BASE_DIMS["mbart"])
 # The tiny models use a wide weight init so that greedy output differs between inputs (with
 # the standard init every input yields the same repeated token). Dimensions that resize the
 # model (`d_model` in dims) bring back the family's standard init, as in real checkpoints.
@@ -110,6 +109,8 @@ _WIDE_INIT = {
     "nllb": "init_std",
 }
 
+# The special ids of fairseq-trained families (mBART, NLLB): <s>, <pad>, </s>.
+_FAIRSEQ_IDS = {"bos_token_id": 0, "pad_token_id": 1, "eos_token_id": 2}
 _MBART_LANG = "fr_XX"
 _NLLB_LANG = "fra_Latn"
 
@@ -139,6 +140,7 @@ def build_tiny(
     work = out.with_name(f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     work.mkdir()
     try:
+        (work / _SPM_FILE[arch]).write_bytes(_train_spm(arch))
         tokenizer, config_kwargs = _BUILDERS[arch](work, dims.get("vocab_size"))
         base = dict(_BASE_DIMS[arch])
         if "d_model" in dims:
@@ -241,8 +243,7 @@ def _marian_tokenizer(work: Path, vocab_size: int | None):
     # what CTranslate2's Marian converter expects (it drops it, like opus-mt's).
     pieces += [p for p, _ in _dummies(_padding("marian", len(pieces) + 1, vocab_size), 0.0)]
     pieces.append("<pad>")
-    spm_file = work / "source.spm"
-    spm_file.write_bytes(_train_spm("marian"))
+    spm_file = work / _SPM_FILE["marian"]
     shutil.copyfile(spm_file, work / "target.spm")
     vocab_file = work / "vocab.json"
     vocab_file.write_text(
@@ -274,7 +275,6 @@ def _t5_tokenizer(work: Path, vocab_size: int | None):
 
     vocab = _spm_pieces("t5")
     vocab += _dummies(_padding("t5", len(vocab), vocab_size), min(s for _, s in vocab))
-    (work / "spiece.model").write_bytes(_train_spm("t5"))
     tok = T5Tokenizer(
         vocab=vocab,
         _spm_precompiled_charsmap=_spm_charsmap("t5"),
@@ -298,7 +298,6 @@ def _mbart_tokenizer(work: Path, vocab_size: int | None):
     vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), *pieces[3:]]
     vocab += [(code, 0.0) for code in FAIRSEQ_LANGUAGE_CODES] + [("<mask>", 0.0)]
     vocab += _dummies(_padding("mbart", len(vocab), vocab_size), min(s for _, s in pieces))
-    (work / "sentencepiece.bpe.model").write_bytes(_train_spm("mbart"))
     tok = MBartTokenizer(
         vocab=vocab,
         src_lang=_MBART_LANG,
@@ -307,9 +306,7 @@ def _mbart_tokenizer(work: Path, vocab_size: int | None):
     )
     return tok, {
         "vocab_size": len(vocab),
-        "bos_token_id": 0,
-        "pad_token_id": 1,
-        "eos_token_id": 2,
+        **_FAIRSEQ_IDS,
         "forced_eos_token_id": 2,
         "decoder_start_token_id": tok.convert_tokens_to_ids(_MBART_LANG),
         # Not read by transformers, but present in the hub's mBART configs and read by
@@ -338,7 +335,6 @@ def _nllb_tokenizer(work: Path, vocab_size: int | None):
         vocab[token] = len(vocab)
     for dummy, _ in _dummies(_padding("nllb", len(vocab), vocab_size), 0.0):
         vocab[dummy] = len(vocab)
-    (work / "sentencepiece.bpe.model").write_bytes(_train_spm("nllb"))
     tok = NllbTokenizer(
         vocab=vocab,
         merges=merges,
@@ -349,9 +345,7 @@ def _nllb_tokenizer(work: Path, vocab_size: int | None):
     )
     return tok, {
         "vocab_size": len(vocab),
-        "bos_token_id": 0,
-        "pad_token_id": 1,
-        "eos_token_id": 2,
+        **_FAIRSEQ_IDS,
         "decoder_start_token_id": 2,  # NLLB starts from </s>; the target code is forced
         "tokenizer_class": "NllbTokenizer",
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 from newsum.pipeline.core.errors import NewsumError
 
 from .backend import Backend, Decoding, OutOfMemory
-from .hub import first_line
+from .libraries import first_line
 from .options import GenerationOptions
 
 

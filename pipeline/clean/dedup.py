@@ -5,7 +5,6 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from newsum.pipeline.core.record import Record
 from newsum.pipeline.core.step import Step
@@ -76,6 +75,10 @@ class FlagNearDuplicates(Step):
 
     def __init__(self, threshold: float) -> None:
         super().__init__()
+        # datasketch imports scipy (half a second): only a run that deduplicates pays it.
+        from datasketch import MinHash, MinHashLSH
+
+        self._minhash = MinHash
         self.threshold = threshold
         # LSH tuned for recall (few missed pairs: 97 % found at J = 0.85 for a threshold
         # of 0.8, against 69 % with datasketch's balanced default); the false candidates
@@ -116,7 +119,7 @@ class FlagNearDuplicates(Step):
             if not len(hashes):
                 return  # no words (only punctuation or symbols): nothing to compare
             signature = minhash_signatures([hashes], self._permutations)[0]
-        m = MinHash(hashvalues=signature, permutations=self._permutations, scheme="affine32")
+        m = self._minhash(hashvalues=signature, permutations=self._permutations, scheme="affine32")
         best = None
         for index in self._lsh.query(m):
             if best is not None and index > best:

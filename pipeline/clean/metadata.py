@@ -230,6 +230,8 @@ class ExtractTitle(Step):
         self.rules = rules or Rules.default()
 
     def process(self, record: Record) -> None:
+        if not record.title:
+            self._take_first_line(record)
         self._drop_kicker(record)
         lines = record.text.split("\n")
         keys = [_title_key(line) if looks_like_title(line) else None for line in lines]
@@ -252,6 +254,25 @@ class ExtractTitle(Step):
             else:
                 kept.append(line)
         record.text = "\n".join(kept)
+
+    def _take_first_line(self, record: Record) -> None:
+        """A text's first line is its title when it reads like one and body follows, after
+        any site furniture above it (breadcrumb, share or date lines, which the
+        boilerplate step removes later). Plain-text files start so, or straight with the
+        body; their titles then show up repeated further down (see process)."""
+        lines = record.text.lstrip("\ufeff").split("\n")
+        first = next((i for i, line in enumerate(lines) if not self._is_furniture(line)), None)
+        if first is None or not looks_like_title(lines[first]):
+            return
+        if "".join(lines[first + 1 :]).strip():
+            record.title = lines.pop(first).strip()
+            record.text = "\n".join(lines)
+
+    def _is_furniture(self, line: str) -> bool:
+        key = match_key(line)
+        return (
+            not key or parse_byline(key) is not None or self.rules.first_line_rule(key) is not None
+        )
 
     def _drop_kicker(self, record: Record) -> None:
         if not record.title:

@@ -33,7 +33,7 @@ def eval_(
         str | None,
         typer.Option(
             help="Articles by `id`: numbers are checked against them and a lead-3 "
-            "baseline is scored. [default: the predictions' own `text`]"
+            "baseline is scored (default: the predictions' own `text`)."
         ),
     ] = None,
     compare: Annotated[
@@ -48,22 +48,22 @@ def eval_(
     ] = "summary",
     ref_field: Annotated[
         str | None,
-        typer.Option(help="Reference field. [default: the scored field if English, else summary]"),
+        typer.Option(help="Reference field (default: the scored field if English, else summary)."),
     ] = None,
     rouge_tokenizer: Annotated[
         str | None,
         typer.Option(
             help="fr (Unicode words, Snowball French stems), en (rouge-score's tokenizer "
             "and Porter stems) or compat (rouge-score's on French, to compare with "
-            "published numbers). [default: en for an *_en field, else fr]"
+            "published numbers). Default: en for an *_en field, else fr."
         ),
     ] = None,
     name: Annotated[
         str | None,
-        typer.Option(help="Name of the system. [default: the run's models, else the file name]"),
+        typer.Option(help="Name of the system (default: the run's models, else the file name)."),
     ] = None,
     compare_name: Annotated[
-        str | None, typer.Option(help="Name of the --compare system. [default: as --name]")
+        str | None, typer.Option(help="Name of the --compare system (default: as --name).")
     ] = None,
     stem: Annotated[bool, typer.Option(help="Stem words before matching.")] = True,
     bootstrap: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 1000,

@@ -6,50 +6,23 @@ from typing import Annotated
 
 import typer
 
+from newsum.pipeline.job.options import RunOptions
+
 from .app import Debug, Output, Quiet, app, finish, start
-from .genopts import (
-    AllowPickle,
-    Backend,
-    BatchTokens,
-    Device,
-    Dtype,
-    Languages,
-    MaxBatchSize,
-    MaxInputTokens,
-    MaxNewTokens,
-    MinNewTokens,
-    NumBeams,
-    Revision,
-    TrustRemoteCode,
-    Verbose,
-    generation_options,
-)
+from .options import GENERATION, Fields, Flags, Verbose, takes
 
 Input = Annotated[str, typer.Argument(help="Cleaned articles (JSONL from `newsum clean`), or '-'.")]
-Model = Annotated[
-    str,
-    typer.Option("--model", "-m", help="Hub id, local folder, or lead-N / textrank."),
-]
 
 
 @app.command()
+@takes(GENERATION)
 def summarize(
     input: Input,
     output: Output,
-    model: Model,
-    backend: Backend = "torch",
-    device: Device = "auto",
-    dtype: Dtype = "auto",
-    batch_tokens: BatchTokens = None,
-    max_batch_size: MaxBatchSize = 64,
-    num_beams: NumBeams = None,
-    max_new_tokens: MaxNewTokens = None,
-    min_new_tokens: MinNewTokens = None,
-    max_input_tokens: MaxInputTokens = None,
-    revision: Revision = None,
-    allow_pickle: AllowPickle = False,
-    trust_remote_code: TrustRemoteCode = False,
-    languages: Languages = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Hub id, local folder, or lead-N / textrank.")
+    ],
+    flags: Flags,
     verbose: Verbose = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -57,34 +30,21 @@ def summarize(
     """Add `summary` (in the article's language) and `chunks` to each record."""
     start(quiet, debug)
     _check_output(output)
+    from newsum.models.options import GenerationOptions
     from newsum.models.stages import summarizer
 
-    stage = summarizer(model, generation_options(locals()))
-    _show(stage.describe, verbose)
-    _run(input, output, stage.step, "summarizing", quiet)
+    stage = summarizer(model, flags.build(GenerationOptions))
+    _generate(stage, "summarizing", input, output, verbose, quiet)
 
 
 @app.command()
+@takes(GENERATION)
 def translate(
     input: Input,
     output: Output,
     model: Annotated[str, typer.Option("--model", "-m", help="Hub id or local folder.")],
-    fields: Annotated[
-        str, typer.Option(help="What to translate, comma-separated: summary, text.")
-    ] = "summary",
-    backend: Backend = "torch",
-    device: Device = "auto",
-    dtype: Dtype = "auto",
-    batch_tokens: BatchTokens = None,
-    max_batch_size: MaxBatchSize = 64,
-    num_beams: NumBeams = None,
-    max_new_tokens: MaxNewTokens = None,
-    min_new_tokens: MinNewTokens = None,
-    max_input_tokens: MaxInputTokens = None,
-    revision: Revision = None,
-    allow_pickle: AllowPickle = False,
-    trust_remote_code: TrustRemoteCode = False,
-    languages: Languages = None,
+    flags: Flags,
+    fields: Fields = RunOptions.fields,
     verbose: Verbose = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -92,18 +52,17 @@ def translate(
     """Add `summary_en` (and `text_en` with --fields summary,text) to each record."""
     start(quiet, debug)
     _check_output(output)
+    from newsum.models.options import GenerationOptions
     from newsum.models.stages import translator
 
-    chosen = tuple(f.strip() for f in fields.split(",") if f.strip())
-    stage = translator(model, generation_options(locals()), chosen)
-    _show(stage.describe, verbose)
-    _run(input, output, stage.step, "translating", quiet)
+    stage = translator(model, flags.build(GenerationOptions), fields)
+    _generate(stage, "translating", input, output, verbose, quiet)
 
 
-def _show(settings: dict, verbose: bool) -> None:
-    if verbose:
-        for key, value in settings.items():
-            typer.echo(f"{key:>22}: {value}", err=True)
+def show_settings(settings: dict) -> None:
+    """A model's effective settings on stderr, one a line (--verbose)."""
+    for key, value in settings.items():
+        typer.echo(f"{key:>22}: {value}", err=True)
 
 
 def _check_output(output: str) -> None:
@@ -113,10 +72,12 @@ def _check_output(output: str) -> None:
     output_format(output)
 
 
-def _run(input: str, output: str, step, description: str, quiet: bool) -> None:
+def _generate(stage, doing: str, input: str, output: str, verbose: bool, quiet: bool) -> None:
     from newsum.pipeline.core.progress import progress_enabled, track
     from newsum.pipeline.core.readers import read_inputs
     from newsum.pipeline.core.writers import write_records
 
-    records = step(read_inputs([input]))
-    finish(write_records(track(records, description, progress_enabled(quiet)), output))
+    if verbose:
+        show_settings(stage.describe)
+    records = stage.step(read_inputs([input]))
+    finish(write_records(track(records, doing, progress_enabled(quiet)), output))

@@ -92,7 +92,7 @@ def build_tiny(
 
     Its weights are random: it runs the whole pipeline, and its output is gibberish."""
     start(quiet, debug)
-    from newsum.models.hub import quiet_libraries
+    from newsum.models.libraries import quiet_libraries
     from newsum.models.tiny import ARCHES
     from newsum.models.tiny import build_tiny as build
     from newsum.pipeline.core.errors import NewsumError

@@ -411,33 +411,10 @@ def _read_file(source: Source, options: ReadOptions) -> str | Record:
 
 
 def _read_txt(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:
-    from newsum.pipeline.clean.metadata import looks_like_title
-
+    # The file is all text: its title, when its first line is one, is the cleaner's to
+    # find (pipeline.clean.metadata.ExtractTitle), as for any input with no title.
     text = _read_file(source, options)
-    if isinstance(text, Record):
-        yield 0, text
-        return
-    lines = text.lstrip("\ufeff").split("\n")
-    # A .txt file's first line is its title when it reads like one, after any site
-    # furniture above it (breadcrumb, share or date lines, which the cleaner removes
-    # later). Many files start straight with the body; their titles show up repeated
-    # further down and the title step finds them.
-    first = next((i for i, line in enumerate(lines) if not _is_furniture(line)), None)
-    if first is not None and looks_like_title(lines[first]) and "".join(lines[first + 1 :]).strip():
-        title = lines.pop(first).strip()
-        yield 0, Record(id=source.name, title=title, text="\n".join(lines))
-    else:
-        yield 0, Record(id=source.name, text=text)
-
-
-def _is_furniture(line: str) -> bool:
-    from newsum.pipeline.clean.boilerplate import Rules, match_key
-    from newsum.pipeline.clean.metadata import parse_byline
-
-    key = match_key(line)
-    return (
-        not key or parse_byline(key) is not None or Rules.default().first_line_rule(key) is not None
-    )
+    yield 0, text if isinstance(text, Record) else Record(id=source.name, text=text)
 
 
 def _read_html(source: Source, options: ReadOptions) -> Iterator[tuple[int, Record]]:

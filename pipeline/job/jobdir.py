@@ -49,7 +49,8 @@ from newsum.pipeline.core.layout import (
     SHARD_DIR,
     shard_index,
 )
-from newsum.pipeline.core.writers import cannot_write, write_bytes_atomic
+from newsum.pipeline.core.record import Record
+from newsum.pipeline.core.writers import cannot_write, dumps, write_bytes_atomic, write_parquet
 
 # Temporary files of an interrupted write: newsum's own names, safe to remove.
 _TEMPORARY = re.compile(
@@ -75,6 +76,11 @@ def digest(data: bytes) -> dict[str, Any]:
     return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def short_hash(text: str) -> str:
+    """16 hex digits of SHA-256: what names a job, a model setup or a cached record."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def file_digest(path: Path) -> dict[str, Any] | None:
     """Size and SHA-256 of a file, None when it cannot be read."""
     sha = hashlib.sha256()
@@ -97,6 +103,21 @@ def atomic_write(path: Path, data: bytes) -> dict[str, Any]:
 
 def write_json(path: Path, data: Any) -> None:
     atomic_write(path, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
+
+
+def write_shard(folder: OutDir, name: str, records: list[Record], fmt: str) -> dict[str, Any]:
+    """Write a shard's JSONL (and Parquet) atomically; their sizes and checksums."""
+    data = "".join(dumps(r) + "\n" for r in records).encode("utf-8")
+    entry = atomic_write(folder.shard(name), data)
+    if fmt == "parquet":
+        path = folder.parquet(name)
+        try:
+            path.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(path.parent, exc) from None
+        write_parquet(records, path)
+        entry["parquet"] = file_digest(path)
+    return entry
 
 
 # ---- the folder ----------------------------------------------------------------------------

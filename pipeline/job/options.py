@@ -65,9 +65,11 @@ class RunOptions:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if value is None:  # unset: the default (for generation, the preset's settings)
+                continue
             if f.name in ("read", "clean", "generation"):
                 out[f.name] = {k: plain(v) for k, v in asdict(value).items() if v is not None}
-            elif value is not None:
+            else:
                 out[f.name] = plain(value)
         return out
 
@@ -99,7 +101,6 @@ def build_options(config: Path | None, given: dict[str, Any]):
     if unknown:
         raise NewsumError(f"unknown keys in {config}: {', '.join(sorted(unknown))}")
     for key, value in given.items():
-        key = "rules_files" if key == "rules" else key  # --rules fills CleanOptions.rules_files
         owner = next(
             (n for n, cls in sections.items() if key in {f.name for f in fields(cls)}), None
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from rouge_score import rouge_scorer
@@ -12,6 +11,7 @@ from typer.testing import CliRunner
 from newsum.eval.rouge import FrenchTokenizer, sentences_per_line
 from newsum.pipeline.cli import app
 from tests.fixtures.browser import CHROMIUM, chromium
+from tests.fixtures.jobs import write_jsonl
 
 SOURCES = {
     "a": "La Bourgogne s'attend à une récolte en baisse de 30 % cette année. Le gel a frappé "
@@ -50,11 +50,6 @@ PREDICTIONS = {
 }
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return path
-
-
 @pytest.fixture
 def files(tmp_path):
     preds = write_jsonl(
@@ -80,6 +75,7 @@ def run_eval(*args):
     return CliRunner().invoke(app, ["eval", *map(str, args)])
 
 
+@pytest.mark.slow  # charts of several reports (matplotlib)
 def test_three_formats_and_exact_scores(files, tmp_path):
     preds, refs, sources = files
     out = [tmp_path / "r.json", tmp_path / "r.md", tmp_path / "r.html"]
@@ -196,6 +192,7 @@ def test_nothing_matches_is_a_clear_error(files, tmp_path):
     assert result.exit_code == 2 and ".pdf" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_html_report_renders_in_a_real_browser(files, tmp_path):
     preds, refs, sources = files

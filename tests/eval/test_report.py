@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from newsum.eval import report as rep
 from newsum.pipeline.cli import app
 from tests.fixtures.browser import CHROMIUM, chromium
+from tests.fixtures.jobs import write_jsonl
 
 EVIL = "x` <img src=x onerror=alert(1)> `y"
 EVIL_NEWLINE = "a\n| b | <script>alert(2)</script>"
@@ -116,7 +116,7 @@ def full_report(n: int = 3) -> dict:
         },
         "run": {
             "outdir": "out",
-            "models": {  # as pipeline.job.run.load_models writes them in the manifest
+            "models": {  # as pipeline.job.models.load_models writes them in the manifest
                 "preset": "default",
                 "summarizer": {
                     "id": "newsum/mt5-small-fr",
@@ -152,6 +152,7 @@ def rendered(report: dict) -> dict[str, str]:
     return {"json": rep.to_json(report), "md": rep.to_markdown(report), "html": rep.to_html(report)}
 
 
+@pytest.mark.slow  # charts of several reports (matplotlib)
 def test_d16_ids_cannot_break_out_in_any_format():
     out = rendered(full_report())
     for kind in ("md", "html"):
@@ -208,6 +209,7 @@ def review_ids(html: str) -> list[str]:
     return re.findall(r'<tbody class="article" data-k0="([^"]*)"', html)
 
 
+@pytest.mark.slow  # charts of several reports (matplotlib)
 def test_review_rows_all_for_a_small_report_worst_and_best_for_a_big_one():
     small = rep.to_html(full_report(5))
     assert len(review_ids(small)) == 5
@@ -270,12 +272,14 @@ def test_header_names_systems_models_dates_and_version():
             assert needle in text, (kind, needle)
 
 
+@pytest.mark.slow  # charts of several reports (matplotlib)
 def test_scales_are_stated():
     for text in (rep.to_markdown(full_report()), rep.to_html(full_report())):
         assert "F (0–100)" in text and "p-value (0–1)" in text and "100.0 %" in text
         assert "lower is better" in text  # TER
 
 
+@pytest.mark.slow  # charts of several reports (matplotlib)
 def test_charts_are_inline_svg_with_axis_labels_and_reproducible():
     html = rep.to_html(full_report(50))
     assert html.count("<svg") == 2  # the bar chart, then one histogram panel per metric
@@ -287,6 +291,7 @@ def test_charts_are_inline_svg_with_axis_labels_and_reproducible():
     assert "Charts of this section are in the HTML report." in rep.to_markdown(full_report(50))
 
 
+@pytest.mark.slow
 def test_ten_thousand_records_make_a_page_of_forty_articles():
     # What keeps a big report fast to render and to open: the page shows 40 articles,
     # whatever the run's size; the JSON keeps every record. (Speed is not timed here.)
@@ -307,13 +312,10 @@ def test_write_stays_atomic(tmp_path, monkeypatch):
     assert [p.name for p in calls] == ["r.json", "r.md", "r.html"]
 
 
+@pytest.mark.slow  # charts of several reports (matplotlib)
 def test_end_to_end_with_todays_keys(tmp_path):
-    def jsonl(path: Path, rows: list[dict]) -> Path:
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-        return path
-
     text = "Le vélo représente 11,2 % des déplacements à Paris. La voiture recule."
-    preds = jsonl(
+    preds = write_jsonl(
         tmp_path / "p.jsonl",
         [
             {"id": EVIL, "summary": "Le vélo fait 15 % des trajets."},
@@ -321,7 +323,7 @@ def test_end_to_end_with_todays_keys(tmp_path):
             {"id": "b", "summary": "Répété."},
         ],
     )
-    refs = jsonl(
+    refs = write_jsonl(
         tmp_path / "r.jsonl",
         [
             {"id": EVIL, "summary": "Le vélo fait 11,2 % des trajets."},
@@ -329,7 +331,7 @@ def test_end_to_end_with_todays_keys(tmp_path):
             {"id": "gone", "summary": "Sans prédiction."},
         ],
     )
-    src = jsonl(tmp_path / "s.jsonl", [{"id": EVIL, "text": text}, {"id": "b", "text": text}])
+    src = write_jsonl(tmp_path / "s.jsonl", [{"id": EVIL, "text": text}, {"id": "b", "text": text}])
     outs = [tmp_path / f"rep.{k}" for k in ("json", "md", "html")]
     args = ["eval", str(preds), "--references", str(refs), "--sources", str(src), "-q"]
     result = CliRunner().invoke(app, [*args, *[a for o in outs for a in ("-o", str(o))]])
@@ -342,6 +344,7 @@ def test_end_to_end_with_todays_keys(tmp_path):
     assert "<svg" in html and "lead-3" in html
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_report_with_problems_renders_in_a_real_browser(tmp_path):
     page = tmp_path / "r.html"
@@ -357,6 +360,7 @@ def test_report_with_problems_renders_in_a_real_browser(tmp_path):
     assert shot.is_file() and shot.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_the_report_of_a_real_run_with_problems_in_a_real_browser(tmp_path):
     body = (

@@ -16,7 +16,6 @@ from newsum.eval.rouge import (
     aggregate_rouge,
     compare_rouge,
     rouge_pairs,
-    rouge_scores,
     rouge_signature,
     sentences_per_line,
 )
@@ -281,7 +280,7 @@ def test_split_sentences_option_changes_only_rougelsum():
 def test_system_score_is_the_mean_of_pairs_on_0_100():
     predictions = [c.values[0] for c in FR_CASES[:4]]
     references = [c.values[1] for c in FR_CASES[:4]]
-    report = rouge_scores(predictions, references)
+    report = aggregate_rouge(rouge_pairs(predictions, references))
     assert set(report) == set(METRICS)
     # rouge1 by hand: P = mean(4/7, 5/6, 2/3, 1), R = mean(4/6, 5/8, 2/3, 5/8)
     # F = mean(8/13, 5/7, 2/3, 10/13)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sacrebleu
@@ -18,6 +17,7 @@ from newsum.eval.rouge import (
     sentences_per_line,
 )
 from newsum.pipeline.cli import app
+from tests.fixtures.jobs import write_jsonl
 
 PAIRS = {
     "a": (
@@ -31,11 +31,6 @@ PAIRS = {
     ),
     "d": ("Running runners ran quickly.", "The runner runs quick races."),
 }
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return path
 
 
 def run_eval(*args):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from newsum.eval.evaluate import EvalOptions, evaluate
+from newsum.eval.evaluate import EvalOptions, evaluate, lead
 from newsum.eval.rouge import RougeOptions, compare_rouge, rouge_pairs
 from newsum.models.extractive import Lead
 from newsum.pipeline.cli import app
-from tests.fixtures.jobs import NEWSUM
+from tests.fixtures.jobs import NEWSUM, write_jsonl
 
 ARTICLES = {
     f"a{i}": " ".join(
@@ -23,11 +22,6 @@ ARTICLES = {
     for i in range(4)
 }
 REFERENCES = {i: f"Le conseil numéro {k} a voté cinq mesures." for k, i in enumerate(ARTICLES)}
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return path
 
 
 def run_eval(*args):
@@ -87,17 +81,25 @@ def test_lead3_is_compared_with_the_system_by_paired_bootstrap(tmp_path):
     )
     refs = write_jsonl(tmp_path / "r.jsonl", [{"id": i, "summary": REFERENCES[i]} for i in ids])
     report = evaluate(str(preds), EvalOptions(references=str(refs)))  # sources: own `text`
-    lead = report["baseline"]["lead-3"]
-    assert lead["pairs"] == 4
+    baseline = report["baseline"]["lead-3"]
+    assert baseline["pairs"] == 4
     options = RougeOptions(split_sentences=True)
     summaries = [Lead(3).summarize(ARTICLES[i]) for i in ids]
     gold = [REFERENCES[i] for i in ids]
     expected = compare_rouge(
         rouge_pairs(gold, gold, options), rouge_pairs(summaries, gold, options), options
     )
-    assert lead["compare"] == expected
-    assert lead["compare"]["rouge1"]["diff"] > 0
-    assert lead["compare"]["rouge1"]["p_value"] < 0.05
+    assert baseline["compare"] == expected
+    assert baseline["compare"]["rouge1"]["diff"] > 0
+    assert baseline["compare"]["rouge1"]["p_value"] < 0.05
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_the_lead_baseline_is_the_lead_summarizer(n):
+    # eval writes lead-N itself (it does not import models): the two must agree
+    texts = [*ARTICLES.values(), "Une phrase.", "Une phrase. Deux phrases !", ""]
+    for text in texts:
+        assert lead(text, n) == Lead(n).summarize(text)
 
 
 def test_names_from_flags_and_file_names(tmp_path):
@@ -118,6 +120,7 @@ def test_names_from_flags_and_file_names(tmp_path):
     assert named["systems"] == {"name": "A", "compare_name": "B"}
 
 
+@pytest.mark.slow
 def test_dash_output_is_the_json_report_alone_on_stdout(tmp_path):
     ids = list(ARTICLES)
     refs = write_jsonl(tmp_path / "r.jsonl", [{"id": i, "summary": REFERENCES[i]} for i in ids])

@@ -116,6 +116,7 @@ def test_batching_does_not_change_outputs(tiny_models, tmp_path):
     assert [i for i, _ in outs["64"]] == [a[0] for a in articles]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["marian", "marian-ct2"])
 def test_a_12000_word_article_goes_through_chunks(tiny_models, tmp_path, model):
     sentences = [

@@ -18,12 +18,6 @@ from newsum.models.tiny import build_tiny
 from tests.fixtures.fakes import EchoBackend
 
 
-class RecordingBackend(EchoBackend):
-    def generate(self, inputs, decoding):
-        self.decodings = [*getattr(self, "decodings", []), decoding]
-        return super().generate(inputs, decoding)
-
-
 @pytest.fixture(scope="module")
 def mbart_dir(tmp_path_factory):
     return build_tiny(tmp_path_factory.mktemp("languages") / "mbart", "mbart")
@@ -33,7 +27,7 @@ def translator(tokenizer):
     """An engine that translates into English with a recording backend."""
     codes = detect(tokenizer)
     assert codes is not None
-    backend = RecordingBackend(max_input_tokens=512)
+    backend = EchoBackend(max_input_tokens=512)
     engine = Engine(
         backend,
         tokenizer,

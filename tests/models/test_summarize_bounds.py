@@ -6,6 +6,8 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from newsum.models.backend import Decoding
 from newsum.models.engine import Engine
 from newsum.models.summarize import MAX_ROUNDS, summarize_texts
@@ -64,6 +66,7 @@ def test_shrinking_chunk_summaries_still_converge():
     assert error is None and summary and chunks > 1
 
 
+@pytest.mark.slow
 def test_cli_refuses_summaries_longer_than_a_model_input(tiny_models, tmp_path):
     source = tmp_path / "a.jsonl"
     source.write_text(json.dumps({"id": "a", "text": ARTICLE}) + "\n", encoding="utf-8")

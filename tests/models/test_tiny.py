@@ -91,6 +91,7 @@ def test_folder_holds_safetensors_and_a_real_tokenizer(tiny_dirs, arch):
     assert "▁investissement" in {sp.id_to_piece(i) for i in range(sp.get_piece_size())}
 
 
+@pytest.mark.slow
 def test_loads_with_auto_classes_offline_in_a_fresh_process(tiny_dirs, tmp_path):
     script = textwrap.dedent(
         """
@@ -361,6 +362,7 @@ def _ct2_prefix(arch: str, n: int) -> list[list[str]] | None:
     return [["fr_XX"]] * n if arch == "mbart" else None
 
 
+@pytest.mark.slow
 def test_ctranslate2_int8_conversion_translates(tiny_dirs, loaded, arch, tmp_path):
     ctranslate2 = pytest.importorskip("ctranslate2")
     tok, _ = loaded
@@ -385,6 +387,7 @@ def test_ctranslate2_int8_conversion_translates(tiny_dirs, loaded, arch, tmp_pat
         tok.decode(tok.convert_tokens_to_ids(hyp), skip_special_tokens=True)
 
 
+@pytest.mark.slow
 def test_ctranslate2_float32_matches_transformers_greedy(tiny_dirs, loaded, arch, tmp_path):
     """Exact greedy parity checks the special-token conventions end to end."""
     ctranslate2 = pytest.importorskip("ctranslate2")

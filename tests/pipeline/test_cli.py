@@ -353,6 +353,7 @@ def run_newsum(*args: str | Path, env: dict[str, str] | None = None, cwd: Path |
     )
 
 
+@pytest.mark.slow
 def test_console_script_usage_error(tmp_path: Path) -> None:
     proc = run_newsum("clean", tmp_path / "absent.jsonl", "-o", tmp_path / "out.jsonl")
     assert proc.returncode == 2
@@ -360,6 +361,7 @@ def test_console_script_usage_error(tmp_path: Path) -> None:
     assert proc.stdout == ""
 
 
+@pytest.mark.slow
 def test_console_script_stderr_holds_only_the_tally(tmp_path: Path) -> None:
     # trafilatura logs a warning for a page with no text; the record already says so.
     (tmp_path / "vide.html").write_text("<html><body></body></html>")
@@ -370,6 +372,7 @@ def test_console_script_stderr_holds_only_the_tally(tmp_path: Path) -> None:
     assert proc.stderr == "1 ok, 0 skipped, 1 error (1 with warnings)\n"  # a short body
 
 
+@pytest.mark.slow
 def test_console_script_unknown_dataset_offline(tmp_path: Path) -> None:
     offline = {
         "HF_HUB_OFFLINE": "1",
@@ -388,6 +391,7 @@ def test_console_script_unknown_dataset_offline(tmp_path: Path) -> None:
     assert not (tmp_path / "o.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_console_script_stops_quietly_when_the_reader_goes_away(tmp_path: Path) -> None:
     rows = "".join(json.dumps({"id": f"r{i}", "text": BODY}) + "\n" for i in range(20_000))
     (tmp_path / "gros.jsonl").write_text(rows)

@@ -4,8 +4,6 @@ record exactly once, from the job its manifest names (../shared/repro S2-S6, D7-
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ from newsum.pipeline.cli import app
 from newsum.pipeline.core.errors import NewsumError
 from newsum.pipeline.core.layout import LOCK, MARKER
 from newsum.pipeline.job.jobdir import Lock
-from tests.fixtures.jobs import NEWSUM, articles, invoke, shard_lines, write_jsonl
+from tests.fixtures.jobs import NEWSUM, articles, invoke, kill_9_when, shard_lines, write_jsonl
 
 LEAD = ["--summarizer", "lead-2", "--translator", "", "--shard-size", "50"]
 
@@ -188,6 +186,7 @@ def test_resume_with_other_or_edited_inputs_is_refused(tmp_path, c300):
     assert files(out) == before  # refused before anything was touched
 
 
+@pytest.mark.slow
 def test_standard_input_that_changed_is_caught_record_by_record(tmp_path):
     out = tmp_path / "out"
     args = [*NEWSUM, "run", "-", "-o", str(out), *LEAD, "-q"]
@@ -340,6 +339,7 @@ def test_slices_of_a_job_array_share_the_folder_but_not_a_slice(tmp_path):
         shared.release()
 
 
+@pytest.mark.slow
 def test_two_real_runs_never_mix(tmp_path, tiny_models):
     source = write_jsonl(tmp_path / "in.jsonl", articles(200))
     out = tmp_path / "out"
@@ -384,6 +384,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_clear_error_that_leaves_no_debris_and_resumes(tmp_path, reference):
     source = tmp_path / "c300.jsonl"
     out = tmp_path / "out"
@@ -423,6 +424,7 @@ def test_version():
 # ---- progress is saved after every model batch --------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_interrupted_shard_keeps_every_finished_model_batch(tmp_path, tiny_models):
     source = write_jsonl(tmp_path / "in.jsonl", articles(40))
     model = ["--summarizer", tiny_models["marian"], "--translator", tiny_models["marian"],
@@ -430,15 +432,9 @@ def test_an_interrupted_shard_keeps_every_finished_model_batch(tmp_path, tiny_mo
     reference = tmp_path / "reference"
     assert invoke(source, "-o", reference, *model, "-q").exit_code == 0
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [*NEWSUM, "run", str(source), "-o", str(out), *model, "-q"], start_new_session=True
-    )
     cache = out / ".cache/part-00000.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(_lines(cache)) < 8:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    command = [*NEWSUM, "run", str(source), "-o", str(out), *model, "-q"]
+    kill_9_when(command, lambda: len(_lines(cache)) >= 8, timeout=120)
     kept = len(_lines(cache))
     # Two batches of four were saved while the shard (one for all 40) was still running.
     assert kept >= 8 and not (out / "shards/part-00000.jsonl").exists()

@@ -17,21 +17,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from newsum.pipeline.clean import clean
+from newsum.pipeline.clean.metadata import ExtractTitle
 from newsum.pipeline.core import readers, writers
 from newsum.pipeline.core.errors import NewsumError
 from newsum.pipeline.core.readers import ReadOptions, read_inputs
 from newsum.pipeline.core.record import ERROR, OK, Record
 from newsum.pipeline.core.step import BATCH_SIZE
 from newsum.pipeline.core.writers import dumps, write_jsonl
+from tests.fixtures.texts import BODY, BODY2
 
-BODY = (
-    "Le conseil municipal de Rennes a voté mardi soir le budget de l'année prochaine. "
-    "Les élus de l'opposition ont dénoncé une hausse des impôts locaux."
-)
-BODY2 = (
-    "La sécheresse touche depuis trois mois les agriculteurs du Sud-Ouest. "
-    "Les préfets ont pris des arrêtés de restriction d'eau dans six départements."
-)
 HTML = f"""<!DOCTYPE html>
 <html lang="fr"><head><title>Budget voté à Rennes</title>
 <meta name="author" content="Jeanne Martin"></head>
@@ -57,13 +51,14 @@ def read(*specs: str | Path, **options: str) -> list[Record]:
 # ---- one format at a time -----------------------------------------------------------
 
 
-def test_txt_first_line_is_the_title_when_it_looks_like_one(tmp_path: Path) -> None:
+def test_txt_first_line_becomes_the_title_when_it_looks_like_one(tmp_path: Path) -> None:
     titled = tmp_path / "budget.txt"
     titled.write_text(f"Budget voté à Rennes\n{BODY}\n{BODY2}\n", encoding="utf-8")
     untitled = tmp_path / "secheresse.txt"
     untitled.write_text(f"{BODY2}\n{BODY}\n", encoding="utf-8")
 
-    first, second = read(titled, untitled)
+    assert all(r.title is None for r in read(titled, untitled))  # the cleaner's to find
+    first, second = ExtractTitle()(read(titled, untitled))
 
     assert (first.id, first.title, first.status) == ("budget", "Budget voté à Rennes", OK)
     assert first.text.strip() == f"{BODY}\n{BODY2}"

@@ -42,7 +42,7 @@ def test_utf_16_from_notepad_through_gzip(tmp_path: Path) -> None:
     path = tmp_path / "notepad.txt.gz"
     path.write_bytes(gzip.compress(f"{TITLE}\r\n{BODY}\r\n".encode("utf-16")))
     [record] = read(path)
-    assert record.title == TITLE and BODY in record.text
+    assert record.text.startswith(TITLE) and BODY in record.text
 
 
 def test_short_windows_1252_text_stays_windows_1252(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -12,7 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from newsum.pipeline.cli import app
-from tests.fixtures.jobs import NEWSUM, articles, invoke, shard_lines, write_jsonl
+from tests.fixtures.jobs import (
+    NEWSUM,
+    articles,
+    invoke,
+    kill_9_when,
+    shard_lines,
+    shards_done,
+    write_jsonl,
+)
 
 
 @pytest.fixture
@@ -52,6 +59,9 @@ def test_run_writes_shards_manifest_and_errors(tmp_path, models_args):
     assert set(manifest["shards"]) == {"part-00000", "part-00001", "part-00002"}
     assert manifest["models"]["summarizer"]["id"] == models_args[1]
     assert "torch" in manifest["libraries"] and manifest["started"] and manifest["ended"]
+    # The models were loaded once, in this process, and ran on its CPU.
+    assert manifest["model_loads"] == 1
+    assert manifest["workers"] == [{"device": "cpu", "model_loads": 1}]
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert [(e["id"], e["stage"]) for e in errors] == [("nombre", "input")]
     assert "not a string" in errors[0]["reason"]
@@ -137,6 +147,7 @@ def test_shards_of_a_job_array_merge_into_the_single_run(tmp_path):
     assert shard_lines(array) == shard_lines(single)  # duplicates flagged the same way too
     manifest = json.loads((array / "manifest.json").read_text())
     assert manifest["counts"] == json.loads((single / "manifest.json").read_text())["counts"]
+    assert manifest["model_loads"] == len(manifest["workers"]) == 3  # one load a slice
 
 
 def test_merge_refuses_an_incomplete_array(tmp_path):
@@ -147,6 +158,7 @@ def test_merge_refuses_an_incomplete_array(tmp_path):
     assert result.exit_code == 2 and "1/2" in result.stderr
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_models):
     rows = articles(320)
     source = write_jsonl(tmp_path / "in.jsonl", rows)
@@ -168,14 +180,8 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_models
     subprocess.run([*NEWSUM, "run", *args, "-o", str(reference)], check=True, timeout=600)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([*NEWSUM, "run", *args, "-o", str(killed)], start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list((killed / "shards").glob("part-*.jsonl"))) < 3:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = len(list((killed / "shards").glob("part-*.jsonl")))
-    assert 3 <= done < 16, "the kill must land mid-run"
+    kill_9_when([*NEWSUM, "run", *args, "-o", str(killed)], lambda: shards_done(killed) >= 3)
+    assert 3 <= shards_done(killed) < 16, "the kill must land mid-run"
 
     resumed = subprocess.run([*NEWSUM, "run", *args, "-o", str(killed), "--resume"], timeout=600)
     assert resumed.returncode == 0
@@ -188,6 +194,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path, tiny_models
     assert not list((killed / "shards").glob(".*"))  # no temporary file left
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, tiny_models):
     source = write_jsonl(tmp_path / "in.jsonl", articles(200))
     out = tmp_path / "out"

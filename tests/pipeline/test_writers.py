@@ -379,6 +379,7 @@ def run_with_file_size_limit(*args: str | Path, cwd: Path) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["out.jsonl", "out.jsonl.gz", "out.parquet"])
 def test_a_file_too_large_is_a_clear_error_and_leaves_no_file(tmp_path: Path, name) -> None:
     source = many_records(tmp_path / "in.jsonl")
@@ -392,6 +393,7 @@ def test_a_file_too_large_is_a_clear_error_and_leaves_no_file(tmp_path: Path, na
     assert list(out.iterdir()) == []  # neither the output nor its temporary file
 
 
+@pytest.mark.slow
 def test_an_eval_report_too_large_is_a_clear_error_and_leaves_no_file(tmp_path: Path) -> None:
     source = many_records(tmp_path / "in.jsonl", n=100)
     report = tmp_path / "reports" / "r.json"  # tens of KiB, with its per-record scores
