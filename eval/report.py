@@ -151,7 +151,7 @@ def _environment(kind: str):
     import jinja2
 
     def load(name: str) -> str:
-        return (resources.files("eval") / "templates" / name).read_text(encoding="utf-8")
+        return (resources.files(__package__) / "templates" / name).read_text(encoding="utf-8")
 
     if kind == "html":
         env = jinja2.Environment(
