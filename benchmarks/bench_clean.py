@@ -5,10 +5,13 @@
 The corpus is generated: French news-like paragraphs with a repeated title, a byline,
 site boilerplate and 5 % near-duplicates, about 1,750 characters an article. Each
 measurement runs `newsum clean`'s library path (read JSONL → clean → write JSONL) in
-a fresh subprocess pinned to one core; the rate is the median of `--repeat` runs.
+a fresh subprocess pinned to one core. Runs with and without deduplication alternate,
+`--repeat` rounds of each, so that a noisy machine slows both alike; the rate is each
+one's median and the dedup overhead the median of the rounds' time ratios (goal ≤ 1.25×).
 Peak RSS is measured at 1k and 10k articles with and without the near-duplicate
 index: without it memory must be flat (streaming); with it, it grows by the index's
-size, about 4 KB per distinct article.
+size, about 700 bytes per distinct article (its signature and band keys in numpy
+arrays), which must stay flat too: 10k / 1k ≤ 1.05.
 """
 
 from __future__ import annotations
@@ -93,30 +96,52 @@ src, dedup = sys.argv[1], sys.argv[2] == "1"
 # Warm up (language model load, lazy imports) so the rate is the steady state.
 list(clean(iter([Record("warm-up", text="Un court texte pour charger les modèles.")])))
 start = time.perf_counter()
-tally = write_jsonl(clean(read_inputs([src]), CleanOptions(dedup=dedup)), "/dev/null")
+duplicates = 0
+
+
+def count(records):
+    global duplicates
+    for record in records:
+        duplicates += record.duplicate_of is not None
+        yield record
+
+
+tally = write_jsonl(count(clean(read_inputs([src]), CleanOptions(dedup=dedup))), "/dev/null")
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "n": sum(tally.values()), "ok": tally["ok"],
+                  "duplicates": duplicates,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def measure(path: Path, dedup: bool, repeat: int) -> dict:
-    """The run with the median time of `repeat` fresh processes."""
+def run_once(path: Path, dedup: bool) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     cmd = [sys.executable, "-c", CHILD, str(path), "1" if dedup else "0"]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
-    runs = [
-        json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout)
-        for _ in range(repeat)
+    return json.loads(
+        subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    )
+
+
+def measure(path: Path, repeat: int) -> tuple[dict, dict, float]:
+    """Alternating rounds without and with dedup: each one's median run (by time), and
+    the median of the rounds' time ratios (with / without)."""
+    rounds = [(run_once(path, False), run_once(path, True)) for _ in range(repeat)]
+    median = [
+        sorted(runs, key=lambda run: run["seconds"])[repeat // 2]
+        for runs in zip(*rounds, strict=True)
     ]
-    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+    ratios = sorted(with_["seconds"] / without["seconds"] for without, with_ in rounds)
+    return median[0], median[1], ratios[repeat // 2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs at 10k; the median counts")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="alternating rounds at 10k; the medians count"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     n_small, n_big = 1_000, max(args.articles, 1_000)
@@ -124,17 +149,18 @@ def main() -> None:
         small, big = Path(tmp, "small.jsonl"), Path(tmp, "big.jsonl")
         write_corpus(small, n_small)
         chars = write_corpus(big, n_big)
-        runs = {
-            (n, dedup): measure(path, dedup, args.repeat if n == n_big else 1)
-            for n, path in ((n_small, small), (n_big, big))
-            for dedup in (False, True)
-        }
+        runs = {}
+        for n, path in ((n_small, small), (n_big, big)):
+            runs[n, False], runs[n, True], ratio = measure(path, args.repeat if n == n_big else 1)
     full = runs[(n_big, True)]
     result = {
         "articles": n_big,
         "mean_chars": round(chars),
+        "rounds": args.repeat,
         "articles_per_s": round(full["n"] / full["seconds"], 1),
         "articles_per_s_no_dedup": round(n_big / runs[(n_big, False)]["seconds"], 1),
+        "dedup_overhead": round(ratio, 3),
+        "duplicates": full["duplicates"],
         "rss_mb_1k": round(runs[(n_small, True)]["rss_mb"], 1),
         "rss_mb_10k": round(full["rss_mb"], 1),
         "rss_mb_1k_no_dedup": round(runs[(n_small, False)]["rss_mb"], 1),
@@ -150,6 +176,10 @@ def main() -> None:
         speed = result[f"articles_per_s{suffix}"]
         r1, r10 = result[f"rss_mb_1k{suffix}"], result[f"rss_mb_10k{suffix}"]
         print(f"{label:24}{speed:>12,.0f}{r1:>12.1f}{r10:>12.1f}{r10 / r1:>10.2f}")
+    print(
+        f"dedup overhead: {result['dedup_overhead']:.2f}× the run without it (goal ≤ 1.25×;"
+        f" median of {args.repeat} alternating rounds); {result['duplicates']:,} duplicates flagged"
+    )
 
 
 if __name__ == "__main__":
