@@ -43,7 +43,7 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -m "not slow" -n 2
 
 bench: $(VENV)/.installed-dev
-	for b in clean generate eval run; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
+	for b in clean generate eval run device; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

@@ -5,11 +5,23 @@ robustness lives here once: inputs are sorted by length so a batch wastes little
 padding, batches are filled up to a budget of padded input tokens, results go back
 to input order, and a batch that runs out of memory is split in two until it fits
 (a single input that still fails becomes an error result; the run goes on).
+
+Threads: the batch job runs several units of work at once on threads so that the CPU
+work of one (tokenizing, decoding, chunking) runs while another is on the device (see
+pipeline.job.executor). `TURNS` keeps that safe and simple: one batch on the device at a
+time (`TURNS.device()`, around every backend call), and one thread at a time doing the CPU
+work of the model stages (`TURNS.cpu()`, taken by the job's threads), handed over while
+its holder has a batch on the device. Outside the job nobody holds a CPU turn and a
+device turn is an uncontended lock. Each engine also sets a multilingual tokenizer's
+source language and encodes under a lock of its own, so two threads never mix languages.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +36,48 @@ class Result:
     text: str | None
     error: str | None = None
     new_tokens: int = 0
+
+
+class Turns:
+    """Whose turn it is: on the device (one batch at a time, whatever the engine) and at
+    the CPU work of the model stages (one thread at a time among those that take turns)."""
+
+    def __init__(self) -> None:
+        self._device = threading.Lock()
+        self._cpu = threading.Lock()
+        self._holder = threading.local()
+
+    @contextmanager
+    def cpu(self) -> Iterator[None]:
+        """Hold the CPU turn: no other turn-taking thread runs model-stage code meanwhile,
+        except while this one has a batch on the device."""
+        self._cpu.acquire()
+        self._holder.cpu = True
+        try:
+            yield
+        finally:
+            if self._holder.cpu:  # not when taking it back after a batch was interrupted
+                self._holder.cpu = False
+                self._cpu.release()
+
+    @contextmanager
+    def device(self) -> Iterator[None]:
+        """Hold the device for one batch; a CPU turn held is lent out meanwhile."""
+        lend = getattr(self._holder, "cpu", False)
+        if lend:
+            self._holder.cpu = False
+            self._cpu.release()
+        try:
+            with self._device:
+                yield
+        finally:
+            if lend:
+                self._cpu.acquire()
+                self._holder.cpu = True
+
+
+#: The process's turns: every engine's backend calls go through `TURNS.device()`.
+TURNS = Turns()
 
 
 class Engine:
@@ -47,11 +101,13 @@ class Engine:
         self.max_batch_size = max_batch_size
         self.codes = codes  # for multilingual models: how to name languages
         self.target_lang = target_lang  # None: generate in the source language
+        self._encoding = threading.RLock()  # a multilingual tokenizer's src_lang, then encode
 
     def encode(self, texts: list[str], special: bool = True) -> list[list[int]]:
         if not texts:
             return []
-        return self.tokenizer(texts, add_special_tokens=special)["input_ids"]
+        with self._encoding:
+            return self.tokenizer(texts, add_special_tokens=special)["input_ids"]
 
     def generate(self, texts: list[str], lang: str | None = None) -> list[Result]:
         """One result per text (all in language `lang`), in order. Callers keep inputs
@@ -69,10 +125,13 @@ class Engine:
                     )
                     return [Result(None, error)] * len(texts)
             target_id = token_id(self.tokenizer, self.codes.code(target_lang))
-            # The tokenizer adds the source code (first or last, as the family places it).
-            self.tokenizer.src_lang = self.codes.src_lang(source_lang)
             decoding = replace(decoding, forced_first_token=target_id)
-        ids = self.encode(texts)
+            with self._encoding:
+                # The tokenizer adds the source code (first or last, as the family places it).
+                self.tokenizer.src_lang = self.codes.src_lang(source_lang)
+                ids = self.encode(texts)
+        else:
+            ids = self.encode(texts)
         results: list[Result | None] = [None] * len(texts)
         for i, seq in enumerate(ids):
             if len(seq) > self.max_input_tokens:
@@ -111,7 +170,8 @@ class Engine:
 
     def _run(self, batch: list[int], ids: list[list[int]], results: list, decoding) -> None:
         try:
-            outputs = self.backend.generate([ids[i] for i in batch], decoding)
+            with TURNS.device():
+                outputs = self.backend.generate([ids[i] for i in batch], decoding)
         except OutOfMemory as exc:
             if len(batch) == 1:
                 i = batch[0]

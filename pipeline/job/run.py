@@ -32,9 +32,10 @@ The modules of the job, each for one concern:
     jobdir.py         the folder: marker, lock, atomic writes, checksums
     run.py            this: the run, shard after shard
 
-The input is read and cleaned as one stream, cut into shards (`Shards`). An executor that
-waits for its models (Ray) cleans the next shard meanwhile, a record at a time; the
-local executor generates in this process, so it cleans a shard when the last is written.
+The input is read and cleaned as one stream, cut into shards (`Shards`). While the
+executor waits for its models (Ray actors, or the local executor's worker threads, see
+executor.py), the next shard is cleaned, a record at a time; with the local executor
+run sequentially (`in_flight=1`) a shard is cleaned when the last is written.
 """
 
 from __future__ import annotations
@@ -51,11 +52,11 @@ from newsum.pipeline.core.record import Record
 from newsum.pipeline.core.step import chain
 from newsum.pipeline.core.writers import dumps
 
-from .executor import Executor, LocalExecutor, tally
+from .executor import IN_FLIGHT, Executor, LocalExecutor, tally
 from .finish import finish_run, merge, resume_command
 from .jobdir import OutDir, owns, write_shard
 from .manifest import Manifest, job_identity
-from .models import load_models
+from .models import Models, load_models
 from .options import RunOptions
 from .ray_executor import RayExecutor
 
@@ -74,9 +75,16 @@ def run(
     overwrite: bool = False,
     progress=None,
     loaded=None,
+    *,
+    models: Models | None = None,
+    in_flight: int | None = None,
 ) -> dict:
     """Run the job; returns the manifest data. `progress(stage, n)` is told what got done,
-    `loaded(models)` what models the run loaded, before any work starts.
+    `loaded(models)` what models the run loaded, before any work starts. `models`: model
+    stages already built (a benchmark's own backend), instead of those the options name;
+    `in_flight`: units the local executor runs at once (1: one after the other; None:
+    IN_FLIGHT on an accelerator, 1 on the CPU, where the models already use every core
+    and the CPU work has no idle device to hide behind).
 
     Everything that can fail on the user's input (the folder, the inputs, the models) is
     checked before the folder is touched."""
@@ -84,7 +92,7 @@ def run(
     folder = OutDir(Path(options.output), selected)
     folder.check(resume, overwrite)
     sources = resolve(options.inputs)
-    models = load_models(options)
+    models = models or load_models(options)
     if loaded:
         loaded(models)
     job = job_identity(options, sources, models)
@@ -97,8 +105,12 @@ def run(
         manifest.data["notices"] = folder.notices  # the same list: later notices saved too
         manifest.save()
         shards = Shards(clean(sources, options), options.shard_size)
-        executor_class = RayExecutor if options.executor == "ray" else LocalExecutor
-        executor = executor_class(options, models, idle=shards.clean_ahead)
+        if options.executor == "ray":
+            executor: Executor = RayExecutor(options, models, idle=shards.clean_ahead)
+        else:
+            if in_flight is None:
+                in_flight = 1 if models.device == "cpu" else IN_FLIGHT
+            executor = LocalExecutor(options, models, shards.clean_ahead, in_flight)
         try:
             totals = _run_shards(folder, options, shards, manifest, executor, progress)
             manifest.data.update(executor.describe())
