@@ -3,6 +3,12 @@
 A converted folder holds CTranslate2's model and vocabulary, the tokenizer files of
 the source model (the engine tokenizes with them, exactly as with torch), and
 `newsum-ct2.json` recording the source model, quantization and input limit.
+
+On CPU the backend runs several replicas of the model (CTranslate2's `inter_threads`;
+they share the weights), each on a share of the cores (`intra_threads`): a batch from the
+engine is dealt round-robin into one sub-batch per replica (the engine sorted it by
+length, so the sub-batches are about equally long and little padded), the sub-batches
+are submitted together (`asynchronous=True`) and their results put back in order.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from pathlib import Path
 
 from newsum.pipeline.core.errors import NewsumError
 
-from .backend import Backend, Decoding, OutOfMemory
+from .backend import Backend, Decoding, OutOfMemory, plan_threads
 from .hub import CT2_MARKER, check_weights, fetch, read_config
 from .libraries import quiet_libraries
 from .options import GenerationOptions
@@ -94,8 +100,13 @@ class CT2Backend(Backend):
             raise NewsumError("CTranslate2 does not run on mps; use --backend torch")
         self.device = "cuda" if options.device in ("auto", "cuda") and cuda else "cpu"
         self.compute_type = _DTYPES[options.dtype]
+        self.threads = plan_threads(self.device, options.threads, options.replicas)
         self.translator = ctranslate2.Translator(
-            str(path), device=self.device, compute_type=self.compute_type
+            str(path),
+            device=self.device,
+            compute_type=self.compute_type,
+            inter_threads=self.threads.replicas,
+            intra_threads=self.threads.per_replica,
         )
         marker = json.loads((path / CT2_MARKER).read_text(encoding="utf-8"))
         self.max_input_tokens = int(marker.get("max_input_tokens") or 0)
@@ -107,25 +118,58 @@ class CT2Backend(Backend):
         prefix = None
         if decoding.forced_first_token is not None:
             prefix = [[self.source_vocab[decoding.forced_first_token]]] * len(inputs)
+        settings = dict(
+            beam_size=decoding.num_beams,
+            max_decoding_length=decoding.max_new_tokens,
+            min_decoding_length=decoding.min_new_tokens,
+            length_penalty=decoding.length_penalty,
+            no_repeat_ngram_size=decoding.no_repeat_ngram_size,
+            max_input_length=0,  # the engine already keeps inputs within the limit
+        )
+        parts = min(self.threads.replicas, len(inputs))
         try:
-            results = self.translator.translate_batch(
-                tokens,
-                beam_size=decoding.num_beams,
-                max_decoding_length=decoding.max_new_tokens,
-                min_decoding_length=decoding.min_new_tokens,
-                length_penalty=decoding.length_penalty,
-                no_repeat_ngram_size=decoding.no_repeat_ngram_size,
-                max_input_length=0,  # the engine already keeps inputs within the limit
-                target_prefix=prefix,
-            )
+            if parts == 1:
+                results = self.translator.translate_batch(tokens, target_prefix=prefix, **settings)
+            else:
+                results = self._in_parallel(tokens, prefix, parts, settings)
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():
                 raise OutOfMemory(str(exc)) from exc
             raise
         return [[self.target_ids[t] for t in r.hypotheses[0]] for r in results]
 
+    def _in_parallel(self, tokens: list, prefix: list | None, parts: int, settings: dict):
+        """Sub-batch k takes inputs k, k + parts, ...: each replica gets a sub-batch of
+        about the same lengths. All are waited for before an error is raised, so that a
+        retry (the engine's out-of-memory split) starts on idle replicas."""
+        pending = [
+            self.translator.translate_batch(
+                tokens[k::parts],
+                target_prefix=prefix[k::parts] if prefix else None,
+                asynchronous=True,
+                **settings,
+            )
+            for k in range(parts)
+        ]
+        results: list = [None] * len(tokens)
+        error: RuntimeError | None = None
+        for k, futures in enumerate(pending):
+            for position, future in zip(range(k, len(tokens), parts), futures, strict=True):
+                try:
+                    results[position] = future.result()
+                except RuntimeError as exc:
+                    error = error or exc
+        if error is not None:
+            raise error
+        return results
+
     def describe(self) -> dict[str, str]:
-        return {"backend": "ct2", "device": self.device, "compute_type": self.compute_type}
+        return {
+            "backend": "ct2",
+            "device": self.device,
+            "compute_type": self.compute_type,
+            **self.threads.describe(),
+        }
 
 
 def _vocabularies(path: Path) -> tuple[list[str], dict[str, int]]:

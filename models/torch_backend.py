@@ -6,7 +6,7 @@ from pathlib import Path
 
 from newsum.pipeline.core.errors import NewsumError
 
-from .backend import Backend, Decoding, OutOfMemory
+from .backend import Backend, Decoding, OutOfMemory, plan_threads
 from .libraries import first_line
 from .options import GenerationOptions
 
@@ -34,13 +34,28 @@ def pick_dtype(requested: str, device: str):
     return torch.float32
 
 
+def set_threads(torch, threads: int) -> None:
+    """torch's intra-op threads for the process. Its default counts the cores of the
+    machine, not a container's CPU quota; OMP_NUM_THREADS still wins when --threads
+    is not given (plan_threads reads it)."""
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 class TorchBackend(Backend):
     def __init__(self, path: Path, options: GenerationOptions) -> None:
         import torch
         from transformers import AutoModelForSeq2SeqLM
 
+        if options.replicas not in (None, 1):
+            raise NewsumError(
+                "--replicas is for --backend ct2; the torch backend runs one model (--threads "
+                "sets its CPU threads)"
+            )
         self.device = pick_device(options.device)
         self.dtype = pick_dtype(options.dtype, self.device)
+        if self.device == "cpu":
+            set_threads(torch, plan_threads("cpu", options.threads, 1).per_replica)
         kwargs = dict(
             dtype=self.dtype,
             trust_remote_code=options.trust_remote_code,
@@ -103,9 +118,12 @@ class TorchBackend(Backend):
         return [[t for t in row if t != pad] for row in out.tolist()]
 
     def describe(self) -> dict[str, str]:
-        return {
+        out = {
             "backend": "torch",
             "device": self.device,
             "dtype": str(self.dtype).removeprefix("torch."),
             "attention": self.attention,
         }
+        if self.device == "cpu":
+            out["threads"] = str(self._torch.get_num_threads())
+        return out

@@ -159,9 +159,20 @@ GENERATION = Group(
         "batch_tokens": flag(
             int | None,
             help="Token budget of a batch, in padded input tokens (default: 4096 on CPU, "
-            "8192 on MPS, 32768 on CUDA).",
+            "8192 on MPS, 32768 on CUDA; with ct2, times --replicas).",
         ),
         "max_batch_size": flag(int, help="Most inputs in a batch."),
+        "threads": flag(
+            int | None,
+            help="CPU threads for generation, all replicas together (default: "
+            "OMP_NUM_THREADS if set, else the cores this process may use: CPU affinity "
+            "and cgroup quota).",
+        ),
+        "replicas": flag(
+            int | None,
+            help="ct2: model replicas generating in parallel, sharing the weights, the "
+            "threads split among them (default: min(threads, 4) on CPU, 1 on GPU).",
+        ),
         "num_beams": flag(
             int | None,
             help="Beam size (default: the model's; in `run`, the preset's if it sets one).",
