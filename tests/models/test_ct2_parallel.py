@@ -78,18 +78,30 @@ class RunsOutOfMemory:
     def __init__(self, real, limit: int) -> None:
         self.real, self.limit, self.sizes = real, limit, []
 
-    def translate_batch(self, tokens, asynchronous=False, **settings):
+    def translate_batch(self, tokens, **settings):
         self.sizes.append(len(tokens))
         if len(tokens) > self.limit:
-            if not asynchronous:
-                raise RuntimeError("CUDA failed with error out of memory")
-            return [Failed() for _ in tokens]
-        return self.real.translate_batch(tokens, asynchronous=asynchronous, **settings)
+            raise RuntimeError("CUDA failed with error out of memory")
+        return self.real.translate_batch(tokens, **settings)
 
 
-class Failed:
-    def result(self):
-        raise RuntimeError("CUDA failed with error out of memory")
+@pytest.mark.parametrize(
+    ("device", "replicas", "n", "size"),
+    [
+        ("cpu", 2, 64, 16),  # 4 sub-batches of 16: two per replica
+        ("cpu", 2, 40, 10),  # 4 of 10, not 16 + 16 + 8
+        ("cpu", 2, 7, 4),
+        ("cpu", 1, 20, 10),
+        ("cpu", 4, 3, 1),
+        ("cuda", 1, 64, 0),  # one replica on a GPU: the engine's batch as it is
+        ("cuda", 2, 64, 32),
+    ],
+)
+def test_sub_batches_are_even_and_shared_by_the_replicas(tiny_models, device, replicas, n, size):
+    backend = engine(tiny_models["marian-ct2"], replicas=1, threads=1).backend
+    backend.device = device
+    backend.threads = Threads(replicas=replicas, per_replica=1, cores=replicas)
+    assert backend.sub_batch(n) == size
 
 
 def test_out_of_memory_in_a_sub_batch_splits_the_batch(tiny_models):

@@ -46,6 +46,41 @@ def test_batches_are_sorted_by_length_and_fit_the_budget():
         assert len(batch) * max(len(seq) for seq in batch) <= 40 or len(batch) == 1
 
 
+def fewest_batches(lengths: list[int], budget: int, cap: int) -> int:
+    """By dynamic programming over the sorted lengths: the fewest contiguous batches
+    within the budget and cap (the reference the engine's even split must match)."""
+    lengths = sorted(lengths, reverse=True)
+    best = [0] + [len(lengths) + 1] * len(lengths)
+    for end in range(1, len(lengths) + 1):
+        for start in range(end):
+            size = end - start
+            if size <= cap and (size * lengths[start] <= budget or size == 1):
+                best[end] = min(best[end], best[start] + 1)
+    return best[-1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batches_are_as_few_as_possible_and_even(seed):
+    import random
+
+    rng = random.Random(seed)
+    lengths = [rng.randint(1, 40) for _ in range(rng.randint(1, 90))]
+    e = engine(batch_tokens=200, max_batch_size=16)
+    batches = e.batches(list(range(len(lengths))), lengths)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert len(batches) == fewest_batches(lengths, 200, 16)
+    for batch in batches:
+        assert len(batch) <= 16
+        assert len(batch) == 1 or len(batch) * lengths[batch[0]] <= 200
+
+
+def test_a_runt_batch_is_evened_out():
+    # 64 equal inputs, room for 56 in a batch: two batches of 32, not 56 and 8.
+    e = engine(batch_tokens=56 * 10, max_batch_size=64)
+    batches = e.batches(list(range(64)), [10] * 64)
+    assert [len(b) for b in batches] == [32, 32]
+
+
 def test_same_config_same_batches():
     texts = [words(n % 13 + 1, "x") for n in range(40)]
     first, second = engine(), engine()
