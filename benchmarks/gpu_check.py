@@ -17,6 +17,11 @@ and the others still run; a step that would pass the time budget is "skipped"):
 - `oom`: an oversized batch (about three times what the free memory holds) in one call:
   the engine must split it on CUDA's out-of-memory error until it fits, and every input
   must come back generated.
+- `llm`: an instruct LLM at Qwen2.5-1.5B-Instruct's size (the `llm-small` preset; random
+  weights, models.tiny's `qwen2`) on newsum's engine, ~500-token articles in its chat
+  prompt, a fixed answer length: padded batches against transformers' continuous
+  batching (`generate_batch`, paged attention). Generated tokens/s of each, their ratio,
+  and whether both gave the same tokens (greedy).
 - `job`: `newsum run` on generated French articles (the bench_clean corpus) with both
   random models on torch, overlapped (the default) then sequential: wall time and the
   share of it that a batch was in the backend's `generate` (benchmarks/bench_device.Busy),
@@ -144,7 +149,46 @@ def run_checks(args) -> dict:
             steps.run("oom", lambda: oom_check(folders["opus-mt-fr-en"], args.device), 30)
         if all(name in folders for name in ROLES.values()):
             steps.run("job", lambda: job_check(root, folders, args), needs_s=60)
+        steps.run("llm", lambda: llm_check(root, args.device, args.tiny), needs_s=90)
     return steps.done()
+
+
+def llm_check(root: Path, device: str, tiny: bool) -> dict:
+    """Padded batches, then continuous batching, on the same prompts of one LLM."""
+    from newsum.models.tiny import QWEN25_15B_DIMS, build_tiny
+
+    folder = str(build_tiny(root / "qwen2", "qwen2", dims=None if tiny else QWEN25_15B_DIMS))
+    batch, new = (8, 8) if tiny else (64, 64)
+    engine = engine_for(folder, "torch", "auto", device, batch, new, max_input=None)
+    backend = engine.backend
+    texts = long_inputs(engine, batch * 2)
+    result: dict[str, Any] = {"describe": backend.describe(), "inputs": len(texts),
+                              "new_tokens": new}  # fmt: skip
+    outputs = {}
+    for arm, continuous in (("padded", False), ("continuous", True)):
+        if continuous and not hasattr(backend.model, "generate_batch"):
+            result[arm] = {"skipped": "this transformers has no generate_batch"}
+            continue
+        backend.continuous = continuous
+        engine.generate(texts[:batch])  # warm-up
+        _sync(device)
+        start = time.perf_counter()
+        results = engine.generate(texts)
+        _sync(device)
+        seconds = time.perf_counter() - start
+        outputs[arm] = [r.text for r in results]
+        result[arm] = {
+            "seconds": round(seconds, 2),
+            "tokens_per_s": round(sum(r.new_tokens for r in results) / seconds, 1),
+            "errors": sum(1 for r in results if r.error),
+            "ran_continuous": backend.continuous,  # False: it fell back to padded batches
+        }
+    if len(outputs) == 2:
+        result["continuous_vs_padded"] = round(
+            result["continuous"]["tokens_per_s"] / result["padded"]["tokens_per_s"], 2
+        )
+        result["same_outputs"] = outputs["padded"] == outputs["continuous"]
+    return result
 
 
 def device_info(device: str) -> dict:
@@ -204,14 +248,15 @@ def variants(root: Path, name: str, folders: dict[str, str], device: str):
         yield "ct2", label, dtype, str(converted)
 
 
-def engine_for(folder: str, backend: str, dtype: str, device: str, batch: int, new: int):
+def engine_for(folder: str, backend: str, dtype: str, device: str, batch: int, new: int,
+               max_input: int | None = 512):  # fmt: skip
     from newsum.models.load import load_model
     from newsum.models.options import GenerationOptions
 
     options = GenerationOptions(backend=backend, device=device, dtype=dtype,
-                                max_batch_size=batch, batch_tokens=batch * 512,
+                                max_batch_size=batch, batch_tokens=batch * (512 + new),
                                 max_new_tokens=new, min_new_tokens=new, num_beams=1,
-                                max_input_tokens=512)  # fmt: skip
+                                max_input_tokens=max_input)  # fmt: skip
     return load_model(folder, options).engine
 
 

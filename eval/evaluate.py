@@ -137,7 +137,7 @@ def evaluate(predictions: str, options: EvalOptions) -> dict[str, Any]:
     manifest = _manifest(outdir)
     report: dict[str, Any] = {
         "newsum": __version__,
-        "signature": _signature(rouge_options, matched),
+        "signature": _signature(rouge_options, matched, manifest),
         "systems": {
             "name": options.name or system_name(predictions, outdir, manifest),
             "compare_name": None,
@@ -241,15 +241,22 @@ def scored_field(preds: dict[str, Record], pred_field: str) -> tuple[str, list[s
 # ---- the parts of the report ---------------------------------------------------------------
 
 
-def _signature(rouge_options: RougeOptions, matched: Matched) -> str:
+def _signature(rouge_options: RougeOptions, matched: Matched, manifest: dict[str, Any]) -> str:
     """One line to reproduce the report: versions, tokenizer, stemming, pairs, resampling,
-    and a hash of the references."""
+    a hash of the references, and for a run of instruct LLMs the hash of its prompts."""
     parts = [
         f"newsum={__version__}",
         rouge_signature(rouge_options, len(matched.ids)),
         f"sacrebleu={metadata.version('sacrebleu')}",
         f"refs=sha256:{references_hash(matched.references, matched.ids)}",
     ]
+    models = manifest.get("models") or {}
+    prompts = {
+        stage["prompts"]["sha256"]
+        for stage in models.values()
+        if isinstance(stage, dict) and isinstance(stage.get("prompts"), dict)
+    }
+    parts += [f"prompts=sha256:{digest}" for digest in sorted(prompts)]
     return "|".join(parts)
 
 

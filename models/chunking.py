@@ -14,7 +14,8 @@ def pack(sentences: list[str], engine: Engine, limit: int | None = None) -> list
     A sentence longer than the limit on its own is cut at token boundaries (the one
     place a sentence is split), so no text is ever dropped or truncated.
     """
-    limit = (limit or engine.max_input_tokens) - SPECIAL_TOKENS_MARGIN
+    # A chat model's prompt takes `overhead` tokens of every input.
+    limit = (limit or engine.max_input_tokens) - SPECIAL_TOKENS_MARGIN - engine.overhead
     if limit < 8:
         raise ValueError(f"max input tokens too small to chunk: {limit + SPECIAL_TOKENS_MARGIN}")
     pieces: list[str] = []

@@ -36,6 +36,16 @@ class Result:
     text: str | None
     error: str | None = None
     new_tokens: int = 0
+    truncated: bool = False  # a chat model's answer stopped by the token limit, not by itself
+
+
+def answer(text: str, new_tokens: int, chat: bool, truncated: bool = False) -> Result:
+    """A generated text as a result: a chat model's empty answer (or one that was all
+    reasoning or preamble, removed by models.hygiene) is an error, never an empty summary."""
+    text = text.strip()
+    if chat and not text:
+        return Result(None, f"the model's answer was empty ({new_tokens} tokens generated)")
+    return Result(text, new_tokens=new_tokens, truncated=chat and truncated)
 
 
 class Turns:
@@ -101,6 +111,12 @@ class Engine:
         self.max_batch_size = max_batch_size
         self.codes = codes  # for multilingual models: how to name languages
         self.target_lang = target_lang  # None: generate in the source language
+        # A chat model's tokenizer wraps each text in its prompt (models/llm.py): that many
+        # tokens of every input are not the text's, and chunking must leave room for them.
+        self.overhead = int(getattr(tokenizer, "overhead", 0))
+        # A decoder-only model's batch holds prompt and answer in one sequence, so the
+        # budget counts the new tokens too; and its empty answer is a failure, not a summary.
+        self.decoder_only = bool(getattr(backend, "decoder_only", False))
         self._encoding = threading.RLock()  # a multilingual tokenizer's src_lang, then encode
 
     def encode(self, texts: list[str], special: bool = True) -> list[list[int]]:
@@ -170,6 +186,7 @@ class Engine:
         return self._fill(order, lengths, high)
 
     def _fill(self, order: list[int], lengths: list[int], cap: int) -> list[list[int]]:
+        new = self.decoding.max_new_tokens if self.decoder_only else 0
         batches: list[list[int]] = []
         for i in order:
             current = batches[-1] if batches else None
@@ -177,7 +194,7 @@ class Engine:
             if (
                 current is not None
                 and len(current) < cap
-                and (len(current) + 1) * lengths[current[0]] <= self.batch_tokens
+                and (len(current) + 1) * (lengths[current[0]] + new) <= self.batch_tokens
             ):
                 current.append(i)
             else:
@@ -201,4 +218,7 @@ class Engine:
             return
         texts = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
         for i, text, out in zip(batch, texts, outputs, strict=True):
-            results[i] = Result(text.strip(), new_tokens=len(out))
+            # A chat model's answer ends at its end-of-turn token (not returned): one as
+            # long as the limit was cut by it.
+            cut = len(out) >= decoding.max_new_tokens
+            results[i] = answer(text, len(out), self.decoder_only, cut)

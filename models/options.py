@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BACKENDS = ("torch", "ct2")
+BACKENDS = ("torch", "ct2", "openai")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -53,6 +53,17 @@ class GenerationOptions:
     allow_pickle: bool = False
     trust_remote_code: bool = False
     languages: tuple[str, ...] | None = None  # source languages allowed; None: the model's
+    # Instruct LLMs (models/llm.py): the prompts file (None: the packaged one), and one
+    # request per article for its summary and the summary's translation together.
+    prompts: str | None = None
+    one_call: bool = False
+    # --backend openai (models/server.py): where the server is, the variable that holds its
+    # key (never the key itself), and how hard to try.
+    base_url: str | None = None
+    api_key_env: str | None = None
+    max_concurrency: int = field(default=8, metadata={"min": 1})
+    request_timeout: float = field(default=300.0, metadata={"min": 0.1})
+    retries: int = field(default=5, metadata={"min": 0})
 
     def __post_init__(self) -> None:
         check(self)  # flags, config files and library callers alike (pipeline/schema.py)

@@ -40,7 +40,13 @@ def summarizer(model: str, generation: GenerationOptions | None = None) -> Stage
     generation = generation or GenerationOptions()
     loaded = load_summarizer(model, generation)
     if isinstance(loaded, Loaded):
-        step = Summarize(loaded.engine, loaded.resolved.languages)
+        if generation.one_call and loaded.one_call is None:
+            raise NewsumError(
+                f"--one-call needs an instruct LLM as summarizer; {model} is a seq2seq model"
+            )
+        step = Summarize(
+            loaded.engine, loaded.resolved.languages, one_call=loaded.one_call, check=is_llm(loaded)
+        )
         return Stage(step, loaded.engine, model_info(loaded), loaded.describe())
     info = {"id": loaded.name, "kind": "extractive"}
     return Stage(Summarize(loaded, generation.languages or ("fr",)), None, info, info)
@@ -61,22 +67,38 @@ def translator(
         loaded = load_model(model, generation or GenerationOptions(), target_lang="en")
     except NewsumError as exc:
         raise NewsumError(f"{exc} {hint}".strip()) from None
-    step = Translate(loaded.engine, loaded.resolved.languages, fields)
+    step = Translate(
+        loaded.engine,
+        loaded.resolved.languages,
+        fields,
+        # In one-call mode the summarizer already wrote summary_en where it could.
+        keep_existing=(generation or GenerationOptions()).one_call,
+        check=is_llm(loaded),
+    )
     return Stage(step, loaded.engine, model_info(loaded), loaded.describe())
+
+
+def is_llm(loaded: Loaded) -> bool:
+    """An instruct LLM (in-process or served): its answers' language is checked."""
+    return "prompts" in loaded.info
 
 
 def model_info(loaded: Loaded) -> dict[str, Any]:
     """What identifies a loaded model's outputs: id, revision, backend, device, settings."""
-    path = Path(loaded.info.get("path", ""))
+    path = Path(loaded.info["path"]) if loaded.info.get("path") else None
     # A hub snapshot lives in .../snapshots/<commit>: that commit is the resolved revision.
-    revision = path.name if path.parent.name == "snapshots" else loaded.info.get("revision")
+    snapshot = path is not None and path.parent.name == "snapshots"
+    revision = path.name if snapshot else loaded.info.get("revision")
     return {
         "id": loaded.model_id,
         "revision": revision,
         "backend": loaded.info.get("backend"),
         "device": loaded.info.get("device"),
         "settings": loaded.resolved.as_dict(),
-        "weights": weights_fingerprint(path),
+        "weights": weights_fingerprint(path) if path else "",
+        # An LLM's outputs also depend on its prompts (by content) and where it is served.
+        **{k: loaded.info[k] for k in ("prompts", "base_url") if k in loaded.info},
+        **({"one_call": True} if loaded.one_call is not None else {}),
     }
 
 

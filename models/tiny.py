@@ -1,12 +1,13 @@
-"""Tiny random seq2seq models for tests and benchmarks, built offline.
+"""Tiny random models for tests and benchmarks, built offline.
 
-`build_tiny` trains a real SentencePiece unigram tokenizer on the bundled French corpus
-(`models/data/french.txt`), pairs it with a randomly initialised Hugging Face model of the
-requested architecture and saves both in a folder that `AutoTokenizer.from_pretrained` and
-`AutoModelForSeq2SeqLM.from_pretrained` load with `HF_HUB_OFFLINE=1`. The weights are random,
-so generated text is gibberish; everything else (special-token ids, file layout, generation
-config) follows the real model family, so loading, batching, decoding and CTranslate2
-conversion run exactly as they would on a hub model.
+`build_tiny` trains a real tokenizer on the bundled French corpus (`models/data/french.txt`):
+SentencePiece for the seq2seq families, a byte-level BPE for the causal one. It pairs it with a
+randomly initialised Hugging Face model of the requested architecture and saves both in a
+folder that `AutoTokenizer.from_pretrained` and `AutoModelForSeq2SeqLM.from_pretrained`
+(`AutoModelForCausalLM.from_pretrained` for qwen2) load with `HF_HUB_OFFLINE=1`. The weights
+are random, so generated text is gibberish; everything else (special-token ids, file layout,
+generation config, chat template) follows the real model family, so loading, batching,
+decoding and CTranslate2 conversion run exactly as they would on a hub model.
 
     marian  like Helsinki-NLP/opus-mt-*: source.spm/target.spm/vocab.json, `</s>`=0,
             `<unk>`=1, `<pad>` = last id = decoder start, shared embeddings.
@@ -19,10 +20,20 @@ conversion run exactly as they would on a hub model.
             BPE, as NLLB's), the same fairseq ids, the 202 NLLB codes (`fra_Latn`,
             `eng_Latn`, ...) and `<mask>`; the source code comes first in the input, the
             decoder starts from `</s>` and the target code is forced as the first token.
+    qwen2   like Qwen/Qwen2.5-*-Instruct (decoder-only, `AutoModelForCausalLM`): a byte-level
+            BPE trained with Qwen2's pre-tokenizer (1,000 tokens: the 256 bytes and 744
+            merges), then `<|endoftext|>` (pad, bos in the configs) = 1000, `<|im_start|>` =
+            1001, `<|im_end|>` (the tokenizer's eos) = 1002, and `<think>` = 1003,
+            `</think>` = 1004 as plain added tokens (as Qwen3's). A ChatML chat template in the
+            style of Qwen3's (`CHATML_TEMPLATE`, in tokenizer_config.json): with
+            `enable_thinking=False` the generation prompt ends with an empty think block.
+            Generation stops at `<|im_end|>` or `<|endoftext|>`; tied embeddings, GQA.
 
-`dims` overrides config values, e.g. real-size dimensions for benchmarks. A `vocab_size`
-larger than the trained tokenizer pads the tokenizer with `<dummy_N>` tokens (before the
-final `<pad>` for marian), so every id below `vocab_size` decodes.
+`dims` overrides config values, e.g. real-size dimensions for benchmarks (`QWEN25_15B_DIMS`
+gives a random model the shape of Qwen2.5-1.5B-Instruct: 1.5 billion float32 parameters, about
+6.2 GB on disk). A `vocab_size` larger than the trained tokenizer pads the tokenizer with
+`<dummy_N>` tokens (before the final `<pad>` for marian, after the specials for qwen2), so
+every id below `vocab_size` decodes.
 """
 
 from __future__ import annotations
@@ -38,11 +49,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-ARCHES = ("marian", "t5", "mbart", "nllb")
+SEQ2SEQ_ARCHES = ("marian", "t5", "mbart", "nllb")
+CAUSAL_ARCHES = ("qwen2",)
+ARCHES = SEQ2SEQ_ARCHES + CAUSAL_ARCHES
 
 CORPUS = Path(__file__).parent / "data" / "french.txt"
 #: Pieces asked of SentencePiece; the bundled corpus supports about 1,070.
 SPM_VOCAB_SIZE = 1000
+#: Tokens of the qwen2 byte-level BPE: the 256 byte symbols and 744 merges.
+BPE_VOCAB_SIZE = 1000
 MARKER = "newsum-tiny.json"
 MAX_POSITIONS = 512
 
@@ -98,6 +113,20 @@ _BASE_DIMS: dict[str, dict[str, Any]] = {
     },
     "mbart": _BART_DIMS,
     "nllb": _BART_DIMS,
+    # Qwen2.5's layout at toy size: grouped-query attention, tied embeddings, RoPE base 1e6.
+    "qwen2": {
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "intermediate_size": 128,
+        "max_position_embeddings": 2048,
+        "tie_word_embeddings": True,
+        "rms_norm_eps": 1e-6,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0},
+        "use_sliding_window": False,
+        "initializer_range": 0.5,
+    },
 }
 # The tiny models use a wide weight init so that greedy output differs between inputs (with
 # the standard init every input yields the same repeated token). Dimensions that resize the
@@ -107,12 +136,53 @@ _WIDE_INIT = {
     "t5": "initializer_factor",
     "mbart": "init_std",
     "nllb": "init_std",
+    "qwen2": "initializer_range",
 }
+# The config key that resizes each family's model.
+_WIDTH_KEY = {"qwen2": "hidden_size"}
 
 # The special ids of fairseq-trained families (mBART, NLLB): <s>, <pad>, </s>.
 _FAIRSEQ_IDS = {"bos_token_id": 0, "pad_token_id": 1, "eos_token_id": 2}
 _MBART_LANG = "fr_XX"
 _NLLB_LANG = "fra_Latn"
+
+# Qwen's specials follow the BPE tokens, in this order (Qwen3 has more between them).
+_QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+_QWEN_THINK = ("<think>", "</think>")
+#: ChatML as Qwen3's template renders it without tools or reasoning_content: each turn is
+#: `<|im_start|>role\n...<|im_end|>\n`; `enable_thinking=False` closes an empty think block
+#: after the generation prompt.
+CHATML_TEMPLATE = """\
+{%- for message in messages %}
+    {%- if message.role not in ['system', 'user', 'assistant'] %}
+        {{- raise_exception('Only system, user and assistant messages are supported.') }}
+    {%- endif %}
+    {%- if message.content is string %}
+        {%- set content = message.content %}
+    {%- else %}
+        {%- set content = '' %}
+    {%- endif %}
+    {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\\n\\n</think>\\n\\n' }}
+    {%- endif %}
+{%- endif %}
+"""
+#: `dims` for a random model shaped like Qwen/Qwen2.5-1.5B-Instruct (for benchmarks).
+QWEN25_15B_DIMS: dict[str, Any] = {
+    "hidden_size": 1536,
+    "num_hidden_layers": 28,
+    "num_attention_heads": 12,
+    "num_key_value_heads": 2,
+    "intermediate_size": 8960,
+    "vocab_size": 151936,
+    "max_position_embeddings": 32768,
+    "max_window_layers": 21,
+    "tie_word_embeddings": True,
+}
 
 
 def build_tiny(
@@ -140,13 +210,19 @@ def build_tiny(
     work = out.with_name(f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     work.mkdir()
     try:
-        (work / _SPM_FILE[arch]).write_bytes(_train_spm(arch))
+        if arch in SEQ2SEQ_ARCHES:
+            (work / _SPM_FILE[arch]).write_bytes(_train_spm(arch))
         tokenizer, config_kwargs = _BUILDERS[arch](work, dims.get("vocab_size"))
         base = dict(_BASE_DIMS[arch])
-        if "d_model" in dims:
+        if _WIDTH_KEY.get(arch, "d_model") in dims:
             del base[_WIDE_INIT[arch]]
         model = _make_model(arch, {**base, **config_kwargs, **dims}, seed)
-        tokenizer.save_pretrained(work)
+        if arch in CAUSAL_ARCHES:
+            tokenizer.model_max_length = model.config.max_position_embeddings
+            # The template in tokenizer_config.json, as the hub's Qwen repos keep it.
+            tokenizer.save_pretrained(work, save_jinja_files=False)
+        else:
+            tokenizer.save_pretrained(work)
         model.save_pretrained(work)
         if list(work.glob("*.bin")) or not list(work.glob("*.safetensors")):
             raise RuntimeError(f"expected safetensors weights only in {work}")
@@ -158,7 +234,7 @@ def build_tiny(
             "seed": seed,
             "dims": dims,
             "vocab_size": model.config.vocab_size,
-            "tokenizer_pieces": _spm_size(arch),
+            "tokenizer_pieces": _bpe_size() if arch in CAUSAL_ARCHES else _spm_size(arch),
             "corpus_sha256": hashlib.sha256(CORPUS.read_bytes()).hexdigest(),
             "note": "random weights: output is gibberish",
         }
@@ -230,6 +306,48 @@ def _padding(arch: str, size: int, vocab_size: int | None) -> int:
 def _dummies(n: int, score: float) -> list[tuple[str, float]]:
     # Far below every real piece, so encoding never picks them.
     return [(f"<dummy_{i}>", score - 1000.0) for i in range(n)]
+
+
+# --- byte-level BPE (qwen2) ------------------------------------------------------------
+
+
+@functools.cache
+def _train_bpe() -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """(vocab, merges) of a byte-level BPE trained on the corpus as Qwen2's is (deterministic).
+
+    The pre-tokenizer (Qwen2's split regex, then bytes to symbols) and the NFC normalizer are
+    those `Qwen2Tokenizer` rebuilds around the vocab and merges when it loads them.
+    """
+    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, trainers
+    from tokenizers.models import BPE
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    tok = Tokenizer(BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=BPE_VOCAB_SIZE,
+        min_frequency=2,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+    )
+    # The whole text, newlines included: chat templates put "\n" and "\n\n" everywhere.
+    tok.train_from_iterator([CORPUS.read_text(encoding="utf-8")], trainer=trainer)
+    model = json.loads(tok.to_str())["model"]
+    vocab = dict(sorted(model["vocab"].items(), key=lambda item: item[1]))
+    if list(vocab.values()) != list(range(len(vocab))):  # pragma: no cover
+        raise RuntimeError("the trained BPE vocabulary is not contiguous")
+    return vocab, [tuple(merge) for merge in model["merges"]]
+
+
+def _bpe_size() -> int:
+    return len(_train_bpe()[0])
 
 
 # --- tokenizers per architecture -------------------------------------------------------
@@ -351,11 +469,50 @@ def _nllb_tokenizer(work: Path, vocab_size: int | None):
     }
 
 
+def _qwen2_tokenizer(work: Path, vocab_size: int | None):
+    from tokenizers import AddedToken
+    from transformers import Qwen2Tokenizer
+
+    bpe, merges = _train_bpe()
+    # Qwen's layout: the BPE tokens, the specials, then unused ids up to the model's
+    # vocab_size (dummies here, so that they decode). Every token is in the BPE vocab, so
+    # the ids are contiguous; no merge builds a special or a dummy out of text.
+    vocab = dict(bpe)
+    for token in (*_QWEN_SPECIALS, *_QWEN_THINK):
+        vocab[token] = len(vocab)
+    for dummy, _ in _dummies(_padding("qwen2", len(vocab), vocab_size), 0.0):
+        vocab[dummy] = len(vocab)
+    endoftext, im_start, im_end = _QWEN_SPECIALS
+    tok = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=list(merges),
+        unk_token=None,
+        bos_token=None,
+        eos_token=im_end,
+        pad_token=endoftext,
+        extra_special_tokens=[im_start, im_end],
+        chat_template=CHATML_TEMPLATE,
+        clean_up_tokenization_spaces=False,
+        split_special_tokens=False,
+        errors="replace",
+    )
+    # As Qwen3's: recognised in text, but not special (skip_special_tokens keeps them).
+    tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in _QWEN_THINK])
+    ids = tok.convert_tokens_to_ids([*_QWEN_SPECIALS, *_QWEN_THINK])
+    if ids != list(range(len(bpe), len(bpe) + len(ids))) or len(tok) != len(vocab):
+        raise RuntimeError(f"unexpected qwen2 special ids {ids} / {len(tok)} tokens")
+    eot_id, _, im_end_id = ids[:3]
+    # As Qwen2.5-Instruct's config.json: bos is <|endoftext|> (the tokenizer adds none), eos
+    # <|im_end|>, no pad_token_id (which would zero that token's embedding row).
+    return tok, {"vocab_size": len(vocab), "bos_token_id": eot_id, "eos_token_id": im_end_id}
+
+
 _BUILDERS = {
     "marian": _marian_tokenizer,
     "t5": _t5_tokenizer,
     "mbart": _mbart_tokenizer,
     "nllb": _nllb_tokenizer,
+    "qwen2": _qwen2_tokenizer,
 }
 
 
@@ -370,6 +527,7 @@ def _config_class(arch: str):
         "t5": transformers.T5Config,
         "mbart": transformers.MBartConfig,
         "nllb": transformers.M2M100Config,
+        "qwen2": transformers.Qwen2Config,
     }[arch]
 
 
@@ -393,13 +551,32 @@ def _make_model(arch: str, config_kwargs: dict[str, Any], seed: int):
         "t5": transformers.T5ForConditionalGeneration,
         "mbart": transformers.MBartForConditionalGeneration,
         "nllb": transformers.M2M100ForConditionalGeneration,
+        "qwen2": transformers.Qwen2ForCausalLM,
     }[arch]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = model_class(config)
+        if arch in CAUSAL_ARCHES:
+            # transformers' init alone: torch's default init of every Linear, overwritten
+            # right after, costs a quarter of the build time at Qwen2.5-1.5B dims.
+            from transformers.initialization import no_init_weights
+
+            with no_init_weights():
+                model = model_class(config)
+            model.init_weights()
+        else:
+            model = model_class(config)
     model.eval()
 
     gen = model.generation_config
+    if arch in CAUSAL_ARCHES:
+        # As Qwen2.5-Instruct's generation_config.json (greedy here): stop at <|im_end|> or
+        # <|endoftext|> (the bos id), pad with <|endoftext|>.
+        gen.bos_token_id = config.bos_token_id
+        gen.eos_token_id = [config.eos_token_id, config.bos_token_id]
+        gen.pad_token_id = config.bos_token_id
+        gen.num_beams = 1
+        gen.do_sample = False
+        return model
     gen.decoder_start_token_id = config.decoder_start_token_id
     gen.eos_token_id = config.eos_token_id
     gen.pad_token_id = config.pad_token_id

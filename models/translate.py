@@ -11,6 +11,7 @@ from newsum.pipeline.core.step import Step
 
 from .chunking import pack
 from .engine import Engine
+from .llm import wrong_language
 
 TARGETS = {"summary": "summary_en", "text": "text_en"}
 TARGET_LANG = "en"  # the language of the TARGETS fields
@@ -38,12 +39,15 @@ def translate_texts(texts: list[str], engine: Engine, lang: str = "fr") -> list[
     paragraphs: dict[tuple[int, int], list[str]] = {}
     errors: dict[int, str] = {}
     short: dict[int, int] = {}
+    cut: dict[int, int] = {}  # segments a chat model's answer limit stopped
     for (t, p, source), result in zip(segments, results, strict=True):
         if result.error:
             errors.setdefault(t, result.error)
             continue
         paragraphs.setdefault((t, p), []).append(result.text)
-        if _looks_truncated(source, result.text, lang):
+        if result.truncated:
+            cut[t] = cut.get(t, 0) + 1
+        elif _looks_truncated(source, result.text, lang):
             short[t] = short.get(t, 0) + 1
     out = []
     for t, text in enumerate(texts):
@@ -53,12 +57,14 @@ def translate_texts(texts: list[str], engine: Engine, lang: str = "fr") -> list[
         n = text.count("\n") + 1
         joined = "\n".join(" ".join(paragraphs.get((t, p), [])) for p in range(n)).strip()
         total = sum(1 for s in segments if s[0] == t)
-        warning = (
-            f"translation may be truncated: {short[t]} of {total} segments came out much "
-            "shorter than their source"
-            if t in short
-            else None
-        )
+        warning = None
+        if t in short:
+            warning = (
+                f"translation may be truncated: {short[t]} of {total} segments came out much "
+                "shorter than their source"
+            )
+        if t in cut:
+            warning = f"translation cut at --max-new-tokens in {cut[t]} of {total} segments"
         out.append((joined, warning, None))
     return out
 
@@ -82,7 +88,14 @@ class Translate(Step):
     name = "translate"
     batch_size: ClassVar[int] = 256
 
-    def __init__(self, engine: Engine, languages: tuple[str, ...], fields=("summary",)) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        languages: tuple[str, ...],
+        fields=("summary",),
+        keep_existing: bool = False,
+        check: bool = False,
+    ) -> None:
         super().__init__()
         unknown = set(fields) - set(TARGETS)
         if unknown:
@@ -90,6 +103,8 @@ class Translate(Step):
         self.engine = engine
         self.languages = languages
         self.fields = tuple(fields)
+        self.keep_existing = keep_existing  # a target the one-call summarizer already wrote
+        self.check = check  # warn when an LLM's translation is not English
         self._pending: dict[tuple[int, str], tuple] = {}
 
     def _refused(self, record: Record) -> str | None:
@@ -102,7 +117,11 @@ class Translate(Step):
             and bool(source)
             and record.lang != TARGET_LANG
             and not self._refused(record)
+            and not self._done(record, field)
         )
+
+    def _done(self, record: Record, field: str) -> bool:
+        return self.keep_existing and bool(getattr(record, TARGETS[field], None))
 
     def prepare(self, records: list[Record]) -> None:
         for field in self.fields:
@@ -126,6 +145,9 @@ class Translate(Step):
             if record.lang == TARGET_LANG:
                 setattr(record, TARGETS[field], source)
                 continue
+            if self._done(record, field):
+                self._check(record, field)
+                continue
             result = self._pending.pop((id(record), field), None)
             if result is None:
                 (result,) = translate_texts([source], self.engine, record.lang or "fr")
@@ -136,3 +158,10 @@ class Translate(Step):
             setattr(record, TARGETS[field], translation)
             if warning:
                 record.warn("translation-truncated", f"{TARGETS[field]}: {warning}")
+            self._check(record, field)
+
+    def _check(self, record: Record, field: str) -> None:
+        if self.check:
+            wrong = wrong_language(getattr(record, TARGETS[field]), TARGET_LANG)
+            if wrong:
+                record.warn("translation-language", f"{TARGETS[field]}: {wrong}")

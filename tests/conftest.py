@@ -1,5 +1,5 @@
 """Shared fixtures: tiny models built once per test session (marian and t5, torch and
-CTranslate2)."""
+CTranslate2; qwen2, a decoder-only chat model, torch only)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ sys.meta_path.insert(0, BareNames())
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, str]:
-    """{"marian": dir, "t5": dir, "marian-ct2": dir, "t5-ct2": dir}."""
+    """{"marian": dir, "t5": dir, "qwen2": dir, "marian-ct2": dir, "t5-ct2": dir}."""
     root = tmp_path_factory.mktemp("tiny")
     out = {}
     for arch in ("marian", "t5"):
         out[arch] = str(build_tiny(root / arch, arch))
+    out["qwen2"] = str(build_tiny(root / "qwen2", "qwen2"))  # decoder-only, chat template
     try:
         from newsum.models.ct2 import convert
     except ImportError:  # pragma: no cover

@@ -71,6 +71,9 @@ def test_every_step_runs_at_tiny_scale_on_cpu(tmp_path, capsys):
     assert all(r["input_tokens"] <= 512 for r in runs)
     oom = result["oom"]
     assert oom["ok"] and oom["simulated"] and oom["generated"] == oom["inputs"]
+    llm = result["llm"]
+    assert llm["padded"]["tokens_per_s"] > 0 and llm["padded"]["errors"] == 0, llm
+    assert "continuous" in llm  # measured, or skipped with the reason
     job = result["job"]
     assert job["identical_shards"]
     for arm in ("overlapped", "sequential"):

@@ -83,12 +83,15 @@ def convert(
 @models_app.command(name="build-tiny")
 def build_tiny(
     output: Annotated[Path, typer.Argument(help="Folder to write the model to.")],
-    arch: Annotated[str, typer.Option(help="marian, t5, mbart or nllb.")] = "marian",
+    arch: Annotated[
+        str, typer.Option(help="marian, t5, mbart, nllb (seq2seq) or qwen2 (a chat LLM).")
+    ] = "marian",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same model).")] = 0,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Build a tiny random model with a real SentencePiece tokenizer, for tests.
+    """Build a tiny random model with a real tokenizer (SentencePiece; byte-level BPE and
+    a chat template for qwen2), for tests.
 
     Its weights are random: it runs the whole pipeline, and its output is gibberish."""
     start(quiet, debug)

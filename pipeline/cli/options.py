@@ -151,7 +151,12 @@ GENERATION = Group(
     GenerationOptions,
     "Generation",
     {
-        "backend": flag(str, help="torch (transformers) or ct2 (CTranslate2)."),
+        "backend": flag(
+            str,
+            help="torch (transformers; seq2seq models and instruct LLMs), ct2 (CTranslate2) "
+            "or openai (an OpenAI-compatible server: vLLM, SGLang, TGI, llama.cpp, Ollama, "
+            "`transformers serve`).",
+        ),
         "device": flag(str, help="auto, cpu, cuda or mps."),
         "dtype": flag(
             str, help="auto (bfloat16 on GPUs that have it), float32, bfloat16, float16."
@@ -193,6 +198,32 @@ GENERATION = Group(
             str | None,
             parser=comma_list,
             help="Source languages to process, comma-separated, or '*' (default: the model's).",
+        ),
+        "prompts": flag(
+            str | None,
+            help="Instruct LLMs: a prompts file (TOML with [summarize], [translate], [both]) "
+            "instead of the packaged one; its hash goes into the cache key and the manifest.",
+        ),
+        "one_call": flag(
+            bool,
+            "--one-call",
+            help="Instruct LLMs: ask for the summary and its English translation in one "
+            "request (JSON); an answer that does not parse falls back to two calls.",
+        ),
+        "base_url": flag(
+            str | None, help="--backend openai: the server's URL, e.g. http://127.0.0.1:8000/v1."
+        ),
+        "api_key_env": flag(
+            str | None,
+            help="--backend openai: the environment variable holding the API key (the key "
+            "itself is never written anywhere).",
+        ),
+        "max_concurrency": flag(int, help="--backend openai: most requests in flight."),
+        "request_timeout": flag(float, help="--backend openai: seconds a request may take."),
+        "retries": flag(
+            int,
+            help="--backend openai: retries of a request on 429, 5xx, timeouts and lost "
+            "connections (exponential backoff with jitter).",
         ),
     },
 )

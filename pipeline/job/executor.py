@@ -100,7 +100,11 @@ class Executor(ABC):
         """What the manifest keeps of how the models ran. `model_loads` counts the loads of
         the copies that generate: not the Ray driver's, which only plans the units."""
         workers = self.workers()
-        return {"model_loads": sum(w["model_loads"] for w in workers), "workers": workers}
+        out = {"model_loads": sum(w["model_loads"] for w in workers), "workers": workers}
+        usage = self.models.usage()  # requests to a server, one-call fallbacks
+        if usage:
+            out["usage"] = usage
+        return out
 
     def close(self) -> None:  # noqa: B027 (most executors hold nothing to let go of)
         """Let go of what the executor holds (Ray actors); called once the run ends."""

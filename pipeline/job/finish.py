@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections import Counter
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,9 @@ def _merge(folder: OutDir, references: str | None) -> dict[str, Any]:
         model_loads=sum(part.get("model_loads", 0) for part in parts),
         workers=[worker for part in parts for worker in part.get("workers", [])],
     )
+    usage = sum((Counter(part.get("usage", {})) for part in parts), Counter())
+    if usage:
+        merged["usage"] = dict(usage)
     manifest = Manifest(outdir / MANIFEST, merged)
     write_errors(folder)
     manifest.finish("complete")

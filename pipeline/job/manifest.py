@@ -40,8 +40,10 @@ def job_identity(options: RunOptions, sources: list[Source], models: Models) -> 
     # Rules files by content: an edited rules file cleans differently.
     clean["rules_files"] = [_file_identity(Path(path)) for path in options.clean.rules_files]
     generation = dict(models.info.get("generation", {}))
-    for safety in ("allow_pickle", "trust_remote_code"):  # permissions, not settings
-        generation.pop(safety, None)
+    # Permissions, and how hard to press a server: not what decides the outputs.
+    for name in ("allow_pickle", "trust_remote_code", "api_key_env", "max_concurrency",
+                 "request_timeout", "retries"):  # fmt: skip
+        generation.pop(name, None)
     inputs = {}  # keyed by position and name, so that a changed input is named
     for n, source in enumerate(sources, 1):
         identity = source.identity()

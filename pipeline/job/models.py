@@ -9,6 +9,7 @@ own copy, once, with the same options (see pipeline.job.ray_executor).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -49,6 +50,21 @@ class Models:
     def engines(self) -> list[Engine]:
         """The generation engines of the neural stages, in stage order."""
         return [stage.engine for stage in self.stages if stage.engine is not None]
+
+    def usage(self) -> dict[str, int]:
+        """What the stages asked of a server (requests, retries, failures, tokens) and of
+        the one-call mode (calls, fallbacks to two calls): empty for local models."""
+        total: Counter[str] = Counter()
+        seen: set[int] = set()
+        for stage in self.stages:
+            for source in (
+                getattr(stage.engine, "client", None),
+                getattr(stage.step, "one_call", None),
+            ):
+                if source is not None and id(source) not in seen:
+                    seen.add(id(source))
+                    total.update(source.usage())
+        return dict(total)
 
     def planner(self) -> Engine | None:
         """The engine whose batches cut a shard into units of work (None: no neural stage)."""

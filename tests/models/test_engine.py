@@ -136,7 +136,7 @@ def test_pack_keeps_every_sentence_within_the_limit():
 def test_long_articles_are_summarized_through_chunks(n_words):
     text = " ".join(f"Phrase {i} du texte {i % 7} ici." for i in range(n_words // 6))
     e = engine(max_input_tokens=64, batch_tokens=4096, max_batch_size=64)
-    ((summary, chunks, error),) = summarize_texts([text], e)
+    ((summary, chunks, error, _),) = summarize_texts([text], e)
     assert error is None and summary
     expected_chunks = len(pack([s + "." for s in text.split(".") if s.strip()], e))
     assert chunks == expected_chunks

@@ -43,7 +43,7 @@ def engine(backend: EchoBackend) -> Engine:
 
 def test_growing_chunk_summaries_end_in_an_error_after_one_round():
     backend = WordyBackend()
-    ((summary, chunks, error),) = summarize_texts([ARTICLE], engine(backend))
+    ((summary, chunks, error, _),) = summarize_texts([ARTICLE], engine(backend))
     assert summary is None and chunks > 1
     assert error.startswith("chunk summaries do not shrink")
     # The old code multiplied the pieces by two each round, for MAX_ROUNDS rounds.
@@ -57,12 +57,12 @@ def test_a_growing_article_does_not_stop_the_others():
     texts = [ARTICLE, "Une phrase courte."]
     (long, short) = summarize_texts(texts, engine(backend))
     assert long[2].startswith("chunk summaries do not shrink")
-    assert short == ("Une phrase courte. Une phrase courte.", 1, None)
+    assert short == ("Une phrase courte. Une phrase courte.", 1, None, None)
 
 
 def test_shrinking_chunk_summaries_still_converge():
     backend = EchoBackend(max_input_tokens=16, keep=3)
-    ((summary, chunks, error),) = summarize_texts([ARTICLE], engine(backend))
+    ((summary, chunks, error, _),) = summarize_texts([ARTICLE], engine(backend))
     assert error is None and summary and chunks > 1
 
 

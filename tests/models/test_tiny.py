@@ -20,7 +20,8 @@ import sentencepiece as spm
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from newsum.models.tiny import ARCHES, CORPUS, build_tiny
+from newsum.models.tiny import CORPUS, build_tiny
+from newsum.models.tiny import SEQ2SEQ_ARCHES as ARCHES  # tests/models/test_tiny_causal.py: qwen2
 
 # MarianTokenizer asks for sacremoses, which only matters for >>lang<< target codes.
 pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")
