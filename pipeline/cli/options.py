@@ -121,6 +121,32 @@ READING = Group(
         "id_field": flag(str, help="Input column holding the article id."),
         "title_field": flag(str, help="Input column holding the title."),
         "keep_html": flag(bool, "--keep-html", help="Keep the raw HTML in the `html` field."),
+        "limit": flag(
+            int | None,
+            help="Read only the first N records of each input (of a feed, sitemap or URL "
+            "list: its first N links, and only those are fetched).",
+        ),
+        "sample": flag(
+            int | None, help="Read N records of each input at random (see --seed), in order."
+        ),
+        "seed": flag(int, help="Random seed of --sample."),
+        "robots": flag(
+            bool, "--robots/--no-robots", help="Web inputs: honour robots.txt (as 'newsum')."
+        ),
+        "allow_private_hosts": flag(
+            bool,
+            "--allow-private-hosts",
+            help="Web inputs: allow loopback, private and link-local addresses (intranets, "
+            "tests); refused by default, as a feed is untrusted input.",
+        ),
+        "fetch_concurrency": flag(int, help="Web inputs: most requests in flight."),
+        "host_delay": flag(
+            float, help="Web inputs: seconds between two requests to one host (or its Crawl-delay)."
+        ),
+        "fetch_timeout": flag(float, help="Web inputs: seconds a request may take."),
+        "fetch_retries": flag(
+            int, help="Web inputs: retries on 429, 5xx, timeouts and lost connections."
+        ),
     },
 )
 

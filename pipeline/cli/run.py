@@ -36,6 +36,14 @@ def run(
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the effective config as TOML and stop.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print what would be read, the models and an estimate of the work (articles, "
+            "input tokens); write nothing, load no model.",
+        ),
+    ] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run.")] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Clear OUTDIR and start again.")
@@ -74,6 +82,13 @@ def run(
         return
     if not options.inputs:
         raise NewsumError("no input given: pass INPUT... or `inputs` in --config")
+    if dry_run:
+        import json
+
+        from newsum.pipeline.job.dry_run import dry_run as plan
+
+        typer.echo(json.dumps(plan(options), indent=2, ensure_ascii=False))
+        return
     if resume and overwrite:
         raise NewsumError("--resume and --overwrite contradict each other: choose one")
     from newsum.pipeline.job.jobdir import manifest_file

@@ -13,6 +13,7 @@ LOCK = ".newsum.lock"
 SHARD_DIR = "shards"
 PARQUET_DIR = "parquet"
 CACHE_DIR = ".cache"
+FETCH_DIR = "fetch"  # web inputs' responses (pipeline.core.fetch), for --resume
 MANIFEST = "manifest.json"
 ERRORS = "errors.jsonl"
 REPORTS = ("report.json", "report.md", "report.html")

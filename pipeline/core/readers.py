@@ -41,27 +41,28 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, AnyStr
 
 import orjson
 
+from .encodings import DEFAULT_MAX_BYTES, legacy_encoding, url_name
 from .errors import NewsumError
+from .html import extract_html
 from .record import ERROR, Record
 from .schema import check
+from .web import WEB_KINDS, Web, check_url, pick, read_web
 
 TEXT_FORMATS = (".txt",)
 HTML_FORMATS = (".html", ".htm")
 LINE_FORMATS = (".jsonl", ".ndjson")
 # How much of each end of an input file its identity hashes.
 _END_BLOCK = 1 << 16
-FORMATS = (*TEXT_FORMATS, *HTML_FORMATS, *LINE_FORMATS, ".json", ".csv", ".parquet")
+FORMATS = (*TEXT_FORMATS, *HTML_FORMATS, *LINE_FORMATS, ".json", ".csv", ".parquet", ".warc")
 
 # What is read past the limit to find the end of a line that is over it.
 _BLOCK = 1 << 16
-# The default --max-chars (500,000) at 8 bytes a character: UTF-8 takes up to 4, and
-# the markup of an HTML page, or the escapes and other fields of a JSON line, come on top.
-DEFAULT_MAX_BYTES = 8 * 500_000
 # Deeper JSON is refused: the writers (orjson, then json) cannot write it back.
 _MAX_DEPTH = 500
 
@@ -80,9 +81,35 @@ class ReadOptions:
     title_field: str = "title"
     keep_html: bool = False
     max_bytes: int = field(default=DEFAULT_MAX_BYTES, metadata={"min": 1})
+    # A preview of each input: its first `limit` records, or `sample` of them at random
+    # (for a feed, sitemap or URL list: of its links, and only those are fetched).
+    limit: int | None = field(default=None, metadata={"min": 1})
+    sample: int | None = field(default=None, metadata={"min": 1})
+    seed: int = 0
+    # Web inputs (pipeline.core.fetch): politeness and safety.
+    robots: bool = True
+    allow_private_hosts: bool = False
+    fetch_concurrency: int = field(default=8, metadata={"min": 1})
+    host_delay: float = field(default=1.0, metadata={"min": 0.0})
+    fetch_timeout: float = field(default=20.0, metadata={"min": 0.1})
+    fetch_retries: int = field(default=2, metadata={"min": 0})
 
     def __post_init__(self) -> None:
         check(self)
+
+    def fetch_options(self):
+        """The fetcher's options from these (pipeline.core.fetch.FetchOptions)."""
+        from .fetch import FetchOptions
+
+        return FetchOptions(
+            timeout=self.fetch_timeout,
+            retries=self.fetch_retries,
+            max_bytes=self.max_bytes,
+            concurrency=self.fetch_concurrency,
+            host_delay=self.host_delay,
+            robots=self.robots,
+            allow_private_hosts=self.allow_private_hosts,
+        )
 
     @property
     def columns(self) -> tuple[str, str, str]:
@@ -92,7 +119,8 @@ class ReadOptions:
 
 # What one position in an input is called, by input kind (None: one record a file).
 _UNITS = {".jsonl": "line", ".ndjson": "line", "-": "line", ".json": "item"}
-_UNITS.update({".csv": "row", ".parquet": "row", "hf": "row"})
+_UNITS.update({".csv": "row", ".parquet": "row", "hf": "row", ".warc": "record"})
+_UNITS.update({kind: unit for kind, unit in WEB_KINDS.items() if unit})
 
 
 @dataclass(frozen=True)
@@ -112,6 +140,9 @@ class Source:
         Standard input has no identity: a resumed run checks it record by record."""
         if self.kind == "-":
             return {"input": "-"}
+        if self.kind in WEB_KINDS and self.kind != "urls":
+            # What a URL serves changes; the job's fetch cache keeps what a run read.
+            return {"input": f"{self.kind}:{self.location}"}
         if self.kind == "hf":
             fingerprint = getattr(self.dataset, "_fingerprint", None)
             return {"input": f"hf:{self.location}", "fingerprint": fingerprint}
@@ -137,12 +168,35 @@ class Source:
         unit = _UNITS.get(self.kind)
         return f"{label} {unit} {position}" if unit and position else label
 
-    def read(self, options: ReadOptions) -> Iterator[Record]:
+    def read(self, options: ReadOptions, web: Web | None = None) -> Iterator[Record]:
         """The records of this input alone, ids as the input gives them."""
-        return (record for _, record in self.numbered(options))
+        return (record for _, record in self.numbered(options, web))
 
-    def numbered(self, options: ReadOptions) -> Iterator[tuple[int, Record]]:
-        """(position, record): the line, row or item each record comes from (0: the file)."""
+    def numbered(
+        self, options: ReadOptions, web: Web | None = None
+    ) -> Iterator[tuple[int, Record]]:
+        """(position, record): the line, row or item each record comes from (0: the file).
+        `--limit`/`--sample` apply here (a web list source picks its links itself)."""
+        if self.kind in WEB_KINDS:
+            own = web is None
+            web = web or Web(options)
+            try:
+                yield from read_web(self, options, web)
+            finally:
+                if own:
+                    web.close()
+            return
+        records = self._numbered(options, web)
+        if options.sample is not None:
+            records = iter(pick(list(records), options))
+        elif options.limit is not None:
+            records = islice(records, options.limit)
+        yield from records
+
+    def _numbered(self, options: ReadOptions, web: Web | None) -> Iterator[tuple[int, Record]]:
+        if self.kind == ".warc":  # its counts go to the read's `web` (the manifest)
+            yield from (web or Web(options)).read_warc(self, options)
+            return
         try:
             yield from _READERS[self.kind](self, options)
         except (OSError, EOFError, zlib.error) as exc:
@@ -154,10 +208,13 @@ class Source:
 def resolve(specs: Sequence[str]) -> list[Source]:
     """Check every input spec up front, so a typo fails before any output is written."""
     if not specs:
-        raise NewsumError("no input given: pass files, directories, '-' for stdin or hf:NAME:SPLIT")
+        raise NewsumError(
+            "no input given: pass files, directories, URLs, feed:URL, sitemap:URL, "
+            "urls:FILE, '-' for stdin or hf:NAME:SPLIT"
+        )
     # Two folders may hold the same relative path (`2024-10-02/index.html`): with more
     # than one folder, ids start with the folder's name.
-    folders = [s for s in specs if s != "-" and not s.startswith("hf:") and Path(s).is_dir()]
+    folders = [s for s in specs if _is_path(s) and Path(s).is_dir()]
     sources: list[Source] = []
     for spec in specs:
         if spec == "-":
@@ -168,13 +225,34 @@ def resolve(specs: Sequence[str]) -> list[Source]:
             # Ids from the dataset's own name, not the folder it was loaded from.
             short = name.rstrip("/").rsplit("/", 1)[-1]
             sources.append(Source("hf", spec[3:], f"{short}-{split}", dataset))
+        elif spec.startswith(("feed:", "sitemap:")):
+            kind, url = spec.split(":", 1)
+            sources.append(Source(kind, check_url(url, spec), url_name(url)))
+        elif spec.startswith("urls:"):
+            path = Path(spec[5:])
+            if not path.is_file():
+                raise NewsumError(f"{spec!r}: no such file of URLs")
+            sources.append(Source("urls", str(path), _stem(path)))
+        elif "://" in spec:
+            sources.append(Source("url", check_url(spec, spec), url_name(spec)))
         else:
             sources.extend(_resolve_path(Path(spec), prefixed=len(folders) > 1))
     return sources
 
 
+def _is_path(spec: str) -> bool:
+    return spec != "-" and "://" not in spec and not spec.startswith(_PREFIXES)
+
+
+_PREFIXES = ("hf:", "feed:", "sitemap:", "urls:")
+
+
 def read_inputs(
-    specs: Sequence[str], options: ReadOptions = ReadOptions(), *, unique_ids: bool = True
+    specs: Sequence[str],
+    options: ReadOptions = ReadOptions(),
+    *,
+    unique_ids: bool = True,
+    web: Web | None = None,
 ) -> Iterator[Record]:
     """All records of all inputs, in the order given (directories sorted, recursively).
 
@@ -183,20 +261,36 @@ def read_inputs(
     `unique_ids=False` a repeated id is passed on as it is (for a caller that reports
     repeated ids itself, like evaluation).
     """
-    return read_sources(resolve(specs), options, unique_ids=unique_ids)
+    return read_sources(resolve(specs), options, unique_ids=unique_ids, web=web)
 
 
 def read_sources(
-    sources: Sequence[Source], options: ReadOptions, *, unique_ids: bool = True
+    sources: Sequence[Source],
+    options: ReadOptions,
+    *,
+    unique_ids: bool = True,
+    web: Web | None = None,
 ) -> Iterator[Record]:
+    """`web`: the fetcher web inputs share (one per read when not given, so the per-host
+    limits hold across inputs)."""
+    own = web is None
+    web = web or Web(options)
     numbered = (
         (index, position, record)
         for index, source in enumerate(sources)
-        for position, record in source.numbered(options)
+        for position, record in source.numbered(options, web)
     )
-    if not unique_ids:
-        return (record for _, _, record in numbered)
-    return _unique_ids(numbered, sources)
+    records = (
+        (record for _, _, record in numbered) if not unique_ids else _unique_ids(numbered, sources)
+    )
+    return _closing(records, web) if own else records
+
+
+def _closing(records: Iterator[Record], web: Web) -> Iterator[Record]:
+    try:
+        yield from records
+    finally:
+        web.close()
 
 
 def _unique_ids(
@@ -333,26 +427,13 @@ def _wide_encoding(head: bytes) -> str | None:
     return None
 
 
-def _legacy_encoding(data: bytes) -> str:
-    """The encoding of text that is not UTF-8: Windows-1252, the legacy encoding of French
-    text, whenever charset-normalizer finds it plausible (its first guess for short French
-    text is often a Central European code page, which turns `è` into `č`); else its guess."""
-    import charset_normalizer
-
-    sample = data[:_BLOCK]
-    if charset_normalizer.from_bytes(sample, cp_isolation=["cp1252"]).best() is not None:
-        return "cp1252"
-    best = charset_normalizer.from_bytes(sample).best()
-    return best.encoding if best is not None else "cp1252"
-
-
 def _decode(data: bytes) -> str:
     """UTF-8 (with or without BOM); UTF-16 or UTF-32; else a legacy 8-bit encoding."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    encoding = _wide_encoding(data[:_BLOCK]) or _legacy_encoding(data)
+    encoding = _wide_encoding(data[:_BLOCK]) or legacy_encoding(data)
     return data.decode(encoding, errors="replace")
 
 
@@ -373,7 +454,7 @@ def _text_lines(stream: IO[bytes], limit: int) -> Iterator[str | None]:
         try:
             yield raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            legacy = legacy or _legacy_encoding(raw)
+            legacy = legacy or legacy_encoding(raw)
             yield raw.decode(legacy, errors="replace")
 
 
@@ -423,77 +504,6 @@ def _read_html(source: Source, options: ReadOptions) -> Iterator[tuple[int, Reco
         yield 0, html
         return
     yield 0, extract_html(Record(id=source.name, html=html), options.keep_html)
-
-
-def extract_html(record: Record, keep_html: bool = False) -> Record:
-    """Main text and metadata of `record.html`, with trafilatura (comments left out).
-
-    The standfirst (chapô) is part of the article: when trafilatura leaves it out of the
-    main text (sites put it above the article's container) but reads it as the page's
-    description, and the page shows that description, it is the body's first paragraph."""
-    import trafilatura
-
-    try:
-        doc = trafilatura.bare_extraction(
-            record.html, with_metadata=True, include_comments=False, include_tables=False
-        )
-    except Exception as exc:  # trafilatura raises many types on broken markup
-        doc, error = None, f"{type(exc).__name__}: {exc}"
-    else:
-        error = "no main text found in the HTML"
-    if doc is None or not doc.text:
-        record.mark(ERROR, f"html: {error}")
-        return record
-    record.text = doc.text
-    for name, value in (
-        ("title", doc.title),
-        ("author", doc.author),
-        ("date", doc.date),
-        ("url", doc.url),
-        ("source", doc.sitename or doc.hostname),
-    ):
-        if value and not getattr(record, name):
-            setattr(record, name, value)
-    standfirst = _standfirst(doc.description, doc.text, record.html)
-    if standfirst:
-        lines = doc.text.split("\n")
-        # After a title line that trafilatura kept, as the page shows it.
-        at = 1 if record.title and _words(lines[0]) == _words(record.title) else 0
-        record.text = "\n".join([*lines[:at], standfirst, *lines[at:]])
-    if not keep_html:
-        record.html = None
-    return record
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _standfirst(description: str | None, text: str, html: str) -> str | None:
-    """The page's description when it is a standfirst missing from the extracted text.
-
-    Only when the page shows it: a description that is only in the page's <head> (a
-    search-engine blurb, a summary written for social networks) is not article text."""
-    description = _words(description or "")
-    # A description cut short ("…") is a copy of the text's start, not a paragraph.
-    if not description or description.rstrip(".…") in _words(text):
-        return None
-    return description if description in _visible_text(html) else None
-
-
-def _visible_text(html: str) -> str:
-    """The text a reader of the page sees (scripts, styles and the <head> left out)."""
-    import lxml.html
-
-    if html.lstrip().startswith("<?xml"):  # lxml refuses a str that declares an encoding
-        html = html.split("?>", 1)[-1]
-    try:
-        tree = lxml.html.document_fromstring(html)
-    except (ValueError, lxml.etree.ParserError):  # no markup at all
-        return ""
-    for element in tree.xpath("//head|//script|//style|//noscript|//template"):
-        element.drop_tree()
-    return _words(tree.text_content())
 
 
 # ---- one article a row ---------------------------------------------------------------

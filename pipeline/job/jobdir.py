@@ -41,6 +41,7 @@ from newsum.pipeline.core.errors import NewsumError
 from newsum.pipeline.core.layout import (
     CACHE_DIR,
     ERRORS,
+    FETCH_DIR,
     LOCK,
     MANIFEST,
     MARKER,
@@ -121,6 +122,9 @@ def write_shard(folder: OutDir, name: str, records: list[Record], fmt: str) -> d
 
 
 # ---- the folder ----------------------------------------------------------------------------
+
+
+_FETCHED = re.compile(r"[0-9a-f]{64}")
 
 
 class OutDir:
@@ -263,9 +267,17 @@ class OutDir:
         if self.selected is None:
             doomed += [*self.path.glob("manifest-*-of-*.json"), self.path / ERRORS]
             doomed += [self.path / name for name in REPORTS]
+            # Fetched pages (pipeline.core.fetch names them by the URL's SHA-256): a new
+            # run reads feeds afresh.
+            doomed += [
+                p for p in (self.path / FETCH_DIR).glob("??/*") if _FETCHED.fullmatch(p.name)
+            ]
         try:
             for path in doomed:
                 path.unlink(missing_ok=True)
+            for folder in (self.path / FETCH_DIR).glob("??"):
+                with suppress(OSError):
+                    folder.rmdir()  # only when emptied
         except OSError as exc:
             raise cannot_write(path, exc) from None
         self.tidy()

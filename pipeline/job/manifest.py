@@ -48,9 +48,14 @@ def job_identity(options: RunOptions, sources: list[Source], models: Models) -> 
     for n, source in enumerate(sources, 1):
         identity = source.identity()
         inputs[f"{n}: {identity.pop('input')}"] = identity
+    read = {k: plain(v) for k, v in asdict(options.read).items()}
+    # How politely to fetch, and whether private hosts may be: not what is read.
+    for name in ("robots", "allow_private_hosts", "fetch_concurrency", "host_delay",
+                 "fetch_timeout", "fetch_retries"):  # fmt: skip
+        read.pop(name, None)
     return {
         "inputs": inputs,
-        "read": {k: plain(v) for k, v in asdict(options.read).items()},
+        "read": read,
         "clean": clean,
         "shard_size": options.shard_size,
         "format": options.format,

@@ -46,10 +46,11 @@ from pathlib import Path
 
 from newsum.pipeline.clean import build_steps
 from newsum.pipeline.core.errors import NewsumError
-from newsum.pipeline.core.layout import shard_name
+from newsum.pipeline.core.layout import FETCH_DIR, shard_name
 from newsum.pipeline.core.readers import Source, read_sources, resolve
 from newsum.pipeline.core.record import Record
 from newsum.pipeline.core.step import chain
+from newsum.pipeline.core.web import Web
 from newsum.pipeline.core.writers import dumps
 
 from .executor import IN_FLIGHT, Executor, LocalExecutor, tally
@@ -104,7 +105,10 @@ def run(
         folder.notices[:0] = models.notices
         manifest.data["notices"] = folder.notices  # the same list: later notices saved too
         manifest.save()
-        shards = Shards(clean(sources, options), options.shard_size)
+        # Web inputs keep what they fetched in the folder: a resumed run reads the same
+        # feed items and fetches no page again.
+        web = Web(options.read, folder.path / FETCH_DIR)
+        shards = Shards(clean(sources, options, web), options.shard_size)
         if options.executor == "ray":
             executor: Executor = RayExecutor(options, models, idle=shards.clean_ahead)
         else:
@@ -114,6 +118,7 @@ def run(
         try:
             totals = _run_shards(folder, options, shards, manifest, executor, progress)
             manifest.data.update(executor.describe())
+            manifest.data.update(web.stats())  # fetch: requests, bytes, errors; warc: counts
         except KeyboardInterrupt:
             manifest.finish("interrupted")
             raise Interrupted(
@@ -122,13 +127,14 @@ def run(
             ) from None
         finally:
             executor.close()
+            web.close()
         finish_run(folder, manifest, totals, options)
     return manifest.data
 
 
-def clean(sources: list[Source], options: RunOptions) -> Iterator[Record]:
+def clean(sources: list[Source], options: RunOptions, web: Web | None = None) -> Iterator[Record]:
     """The whole input, read and cleaned, as one stream."""
-    return chain(read_sources(sources, options.read), build_steps(options.clean))
+    return chain(read_sources(sources, options.read, web=web), build_steps(options.clean))
 
 
 class Shards:
