@@ -230,9 +230,10 @@ class ExtractTitle(Step):
         self.rules = rules or Rules.default()
 
     def process(self, record: Record) -> None:
-        if not record.title:
+        taken = not record.title  # a title the input gave (a feed's, a column) is kept
+        if taken:
             self._take_first_line(record)
-        self._drop_kicker(record)
+        self._drop_kicker(record, taken)
         lines = record.text.split("\n")
         keys = [_title_key(line) if looks_like_title(line) else None for line in lines]
         counts = Counter(key for key in keys if key and len(key.split()) >= _TITLE_WORDS)
@@ -274,11 +275,11 @@ class ExtractTitle(Step):
             not key or parse_byline(key) is not None or self.rules.first_line_rule(key) is not None
         )
 
-    def _drop_kicker(self, record: Record) -> None:
+    def _drop_kicker(self, record: Record, taken: bool) -> None:
         if not record.title:
             return
         top = record.text.split("\n", 2)  # only the first two lines matter
-        if looks_like_kicker(record.title) and looks_like_headline(top[0]):
+        if taken and looks_like_kicker(record.title) and looks_like_headline(top[0]):
             # A .txt file's first line was the kicker: the headline under it is the title
             # (and leaves the body below with the other copies of the title).
             record.remove("kicker", record.title)

@@ -32,6 +32,8 @@ def clean(
     that kept less than half of its words, or fewer than 40, gets a `warnings` entry.
     """
     start(quiet, debug)
+    from dataclasses import replace
+
     from newsum.pipeline.clean import CleanOptions
     from newsum.pipeline.clean import clean as clean_records
     from newsum.pipeline.core.progress import progress_enabled, track
@@ -39,6 +41,9 @@ def clean(
     from newsum.pipeline.core.writers import output_format, write_records
 
     output_format(output)  # a wrong output name fails before any input is read
-    records = read_inputs(inputs, flags.build(ReadOptions))
+    read = flags.build(ReadOptions)
+    if "max_chars" in flags.values:  # reading is bounded too, in bytes (as in `run`)
+        read = replace(read, max_bytes=8 * flags.values["max_chars"])
+    records = read_inputs(inputs, read)
     cleaned = clean_records(records, flags.build(CleanOptions))
     finish(write_records(track(cleaned, "cleaning", progress_enabled(quiet)), output))

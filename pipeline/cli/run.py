@@ -129,6 +129,10 @@ def merge(
 # ---- progress ------------------------------------------------------------------------------
 
 
+def _is_local(spec: str) -> bool:
+    return spec != "-" and "://" not in spec and not spec.startswith(("feed:", "sitemap:", "urls:"))
+
+
 @contextmanager
 def _progress(quiet: bool, options) -> Iterator:
     """A callback driving one rich display, a bar per stage, on a terminal; else None."""
@@ -152,9 +156,9 @@ def _progress(quiet: bool, options) -> Iterator:
 
     # Counting first makes bars and ETAs possible; reading is cheap next to the models.
     # Standard input can be read only once: no total then.
-    total = (
-        None if "-" in options.inputs else sum(1 for _ in read_inputs(options.inputs, options.read))
-    )
+    # Nor for web inputs: counting would fetch every page once more.
+    local = all(_is_local(spec) for spec in options.inputs)
+    total = sum(1 for _ in read_inputs(options.inputs, options.read)) if local else None
     display = Progress(
         TextColumn("[bold]{task.description:<10}"),
         BarColumn(),

@@ -129,6 +129,9 @@ class FetchOptions:
     robots: bool = True  # honour robots.txt (for the product token "newsum")
     allow_private_hosts: bool = False
     max_redirects: int = 5
+    # Keep transient failures too (a batch job's cache): a resumed run then reads the
+    # input the interrupted one read, page for page, instead of a page that came back.
+    keep_failures: bool = False
 
     def __post_init__(self) -> None:
         if self.timeout <= 0 or self.retries < 0 or self.max_redirects < 0:
@@ -523,6 +526,8 @@ class Fetcher:
         """Keep a page for a later run, if its kind is kept: written whole or not at all
         (a temporary file renamed)."""
         page, kind = outcome.page, outcome.kind
+        if kind is None and self.options.keep_failures and outcome.transient:
+            kind = "failed"
         path = self._cache_path(page.url)
         if path is None or kind is None:
             return

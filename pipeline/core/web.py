@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -82,7 +83,10 @@ class Web:
         if self._fetcher is None:
             from .fetch import Fetcher
 
-            self._fetcher = Fetcher(self.options.fetch_options(), self.cache_dir)
+            options = self.options.fetch_options()
+            if self.cache_dir is not None:  # a job's: what a resume must read again
+                options = replace(options, keep_failures=True)
+            self._fetcher = Fetcher(options, self.cache_dir)
         return self._fetcher
 
     def stats(self) -> dict[str, Any]:

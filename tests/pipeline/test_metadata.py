@@ -145,8 +145,8 @@ STANDFIRST = "Le conducteur, âgé de 24 ans, roulait avec un permis probatoire.
 
 
 def test_kicker_taken_for_the_title_gives_way_to_the_headline() -> None:
-    """A .txt file's first line was the kicker; the reader made it the title."""
-    record = Record("x", title="SECURITE ROUTIERE", text=f"{HEADLINE}\n{STANDFIRST}")
+    """A .txt file's first line is the kicker: the headline under it is the title."""
+    record = Record("x", text=f"SECURITE ROUTIERE\n{HEADLINE}\n{STANDFIRST}")
     (record,) = ExtractTitle()([record])
     assert record.title == HEADLINE
     assert record.text == STANDFIRST
@@ -162,6 +162,17 @@ def test_kicker_above_the_title_leaves_the_body() -> None:
     (record,) = ExtractTitle()([record])
     assert (record.title, record.text) == (HEADLINE, STANDFIRST)
     assert [e["rule"] for e in record.removed] == ["kicker", "title"]
+
+
+def test_a_title_the_input_gives_is_kept_however_short() -> None:
+    """A feed's or a column's title is the publisher's: never taken for a kicker."""
+    record = Record("x", title="Grève à Brest", text=f"{HEADLINE}\n{STANDFIRST}")
+    (record,) = ExtractTitle()([record])
+    assert (record.title, record.text, record.removed) == (
+        "Grève à Brest",
+        f"{HEADLINE}\n{STANDFIRST}",
+        [],
+    )
 
 
 @pytest.mark.parametrize(
