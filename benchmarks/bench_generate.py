@@ -67,15 +67,17 @@ BATCH_SIZES = (16, 32, 64)
 QUICK = {"raw-torch": [32, 64], "raw-ct2": [(2, 16), (2, 32)]}  # (replicas, batch size)
 
 
-def make_inputs(n: int, seed: int = 0) -> list[str]:
-    """n French passages of 15 to 60 words, each starting at a sentence of the corpus."""
-    words = CORPUS.read_text(encoding="utf-8").split()
-    starts = [i for i in range(len(words) - 60) if i == 0 or words[i - 1].endswith(".")]
+def make_inputs(n: int, seed: int = 0, words: tuple[int, int] = (15, 60)) -> list[str]:
+    """n French passages of `words` (lowest, highest) words, each starting at a sentence of
+    the corpus (benchmarks/bench_llm.py draws longer ones the same way)."""
+    low, high = words
+    corpus = CORPUS.read_text(encoding="utf-8").split()
+    starts = [i for i in range(len(corpus) - high) if i == 0 or corpus[i - 1].endswith(".")]
     rng = random.Random(seed)
     texts = []
     for _ in range(n):
         start = rng.choice(starts)
-        texts.append(" ".join(words[start : start + rng.randint(15, 60)]))
+        texts.append(" ".join(corpus[start : start + rng.randint(low, high)]))
     return texts
 
 
