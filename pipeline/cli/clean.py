@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .app import Debug, Output, Quiet, app, finish, start
+from .app import Debug, Output, Quiet, app, finish, report, start
 from .options import CLEANING, READING, Flags, takes
 
 Inputs = Annotated[
@@ -38,12 +38,20 @@ def clean(
     from newsum.pipeline.clean import clean as clean_records
     from newsum.pipeline.core.progress import progress_enabled, track
     from newsum.pipeline.core.readers import ReadOptions, read_inputs
+    from newsum.pipeline.core.web import Web
     from newsum.pipeline.core.writers import output_format, write_records
 
     output_format(output)  # a wrong output name fails before any input is read
     read = flags.build(ReadOptions)
     if "max_chars" in flags.values:  # reading is bounded too, in bytes (as in `run`)
         read = replace(read, max_bytes=8 * flags.values["max_chars"])
-    records = read_inputs(inputs, read)
-    cleaned = clean_records(records, flags.build(CleanOptions))
-    finish(write_records(track(cleaned, "cleaning", progress_enabled(quiet)), output))
+    web = Web(read)  # what web and WARC inputs held, told after the tally
+    try:
+        records = read_inputs(inputs, read, web=web)
+        cleaned = clean_records(records, flags.build(CleanOptions))
+        counts = write_records(track(cleaned, "cleaning", progress_enabled(quiet)), output)
+    finally:
+        web.close()
+    for name, stats in web.stats().items():
+        report(f"{name}: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in stats.items()))
+    finish(counts)

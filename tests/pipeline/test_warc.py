@@ -514,3 +514,28 @@ def test_decoding_follows_the_header_then_meta_then_the_bytes() -> None:
 
 def test_warc_suffixes() -> None:
     assert WARC_SUFFIXES == (".warc", ".warc.gz")
+
+
+# ---- from the command line ---------------------------------------------------------------
+
+
+def test_newsum_clean_reads_a_warc_and_tells_what_it_skipped(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from newsum.pipeline.cli import app
+
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path, crawl())
+    _, stats = read(path)
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["clean", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == stats.html and all(r["status"] == "ok" for r in records)
+    # The skipped records are counted where the user sees them, with the tally.
+    assert f"{stats.skipped_revisit:,} skipped revisit" in result.output
+    assert f"{stats.skipped_not_html:,} skipped not html" in result.output
+    assert f"{stats.skipped_status:,} skipped status" in result.output
+    assert stats.skipped_revisit and stats.skipped_not_html and stats.skipped_status
