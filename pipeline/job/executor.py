@@ -101,6 +101,9 @@ class Executor(ABC):
         the copies that generate: not the Ray driver's, which only plans the units."""
         workers = self.workers()
         out = {"model_loads": sum(w["model_loads"] for w in workers), "workers": workers}
+        # Copies of weights the driver's stages hold: 1 when an LLM both summarizes and
+        # translates (the stages share its backend).
+        out["weights_loaded"] = len({id(engine.backend) for engine in self.models.engines()})
         usage = self.models.usage()  # requests to a server, one-call fallbacks
         if usage:
             out["usage"] = usage

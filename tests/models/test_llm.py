@@ -115,6 +115,29 @@ def test_summarizer_and_translator_share_one_copy_of_the_weights(qwen, stages):
     assert again.engine.batch_tokens == 1000
 
 
+@pytest.mark.slow
+def test_a_run_with_one_llm_for_both_stages_loads_its_weights_once(qwen, tmp_path):
+    """`newsum run --summarizer LLM --translator LLM`, end to end: the manifest shows one
+    copy of the weights, and every article is accounted for."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from newsum.pipeline.cli import app
+
+    out = tmp_path / "out"
+    args = ["run", "examples/articles", "-o", str(out), "--summarizer", qwen]
+    args += ["--translator", qwen, "--max-new-tokens", "8", "--device", "cpu"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 1), result.output  # 1: no record ok (random weights)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["weights_loaded"] == 1
+    assert manifest["models"]["summarizer"]["prompts"]["sha256"]
+    records = [json.loads(line) for line in (out / "shards" / "part-00000.jsonl").open()]
+    assert len(records) == 5
+    assert all(r["status"] == "ok" or r["reason"] for r in records)
+
+
 def test_stage_info_names_the_prompts_by_content(qwen, stages, tmp_path):
     summarize, _ = stages
     builtin = load_prompts()
