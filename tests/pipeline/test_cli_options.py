@@ -106,7 +106,7 @@ def test_bounds_come_from_the_dataclass():
 def test_commands_without_flags_use_the_dataclass_defaults(tmp_path, monkeypatch):
     seen = {}
 
-    def read_inputs(inputs, options):
+    def read_inputs(inputs, options, **_):
         seen["read"] = options
         return iter(())
 

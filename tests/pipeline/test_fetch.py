@@ -47,6 +47,8 @@ class State:
         self.starts: list[tuple[float, str]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.waiting = 0  # /item requests between their arrival and their answer
+        self.max_waiting = 0
         self.robots = "default"  # or "503", "404", "crawl-delay"
         self.stop = threading.Event()  # ends slow handlers at teardown
 
@@ -152,7 +154,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, ARTICLE.encode(), "text/html; charset=utf-8")
         elif path.startswith("/item/"):  # /item/N/SECONDS: answers after SECONDS
             _, _, n, seconds = path.split("/")
+            with state.lock:
+                state.waiting += 1
+                state.max_waiting = max(state.max_waiting, state.waiting)
             state.stop.wait(float(seconds))
+            with state.lock:  # before the answer: once sent, the client may ask again
+                state.waiting -= 1
             self.send(200, f"<p>item {n}</p>".encode(), "text/html; charset=utf-8")
         else:
             self.send(404, b"unknown")
@@ -478,7 +485,7 @@ def test_per_host_limit(server):
     with Fetcher(options(per_host=2, concurrency=8, robots=False)) as fetcher:
         pages = list(fetcher.fetch_all(urls))
     assert all(p.error is None for p in pages)
-    assert server.max_in_flight == 2
+    assert server.max_waiting == 2
 
 
 def test_host_delay(server):

@@ -141,15 +141,20 @@ def test_the_job_ends_with_the_workers_error_as_the_sequential_one_does(tmp_path
 
 def test_workers_stop_after_their_unit_when_the_run_stops(tmp_path):
     units = [[Record(f"r{i}", text="texte")] for i in range(40)]
-    started = threading.active_count()
+
+    def workers() -> set[threading.Thread]:  # the executor's threads (not other tests')
+        return {t for t in threading.enumerate() if t.name.startswith("newsum-unit-")}
+
+    before = workers()  # threads of earlier tests, which may still be ending
     executor = LocalExecutor(RunOptions(), boom_models("none"), in_flight=3)
     stream = executor.generate("part-00000", iter(units))
     next(stream)
+    assert len(workers() - before) == 3
     stream.close()  # the run's thread stops (Ctrl-C, or an error of its own)
     deadline = time.time() + 10
-    while threading.active_count() > started and time.time() < deadline:
+    while workers() - before and time.time() < deadline:
         time.sleep(0.01)
-    assert threading.active_count() == started
+    assert not workers() - before
 
 
 @pytest.mark.slow
