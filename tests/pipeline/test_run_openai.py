@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -708,3 +709,31 @@ def test_a_server_that_is_down_fails_fast_in_a_real_process(tmp_path):
     assert time.monotonic() - start < 60
     assert done.returncode == 2, done.stderr
     assert url in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- the prompts in the evaluation's signature ----------------------------------------------
+
+
+def test_the_report_signature_names_the_prompts_by_content(tmp_path, chat_server):
+    """Scores of an LLM run are reproducible only with its prompts: the evaluation
+    signature carries the prompts file's hash, and another file gives another hash."""
+    from newsum.models.prompts import load_prompts
+
+    server = chat_server()
+    references = str(ROOT / "examples" / "references.jsonl")
+    out = tmp_path / "out"
+    result = invoke(EXAMPLES, "-o", out, *openai(server), "--references", references)
+    assert result.exit_code == 0, result.output
+    builtin = load_prompts().describe()["sha256"]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert f"prompts=sha256:{builtin}" in report["signature"]
+
+    edited = tmp_path / "prompts.toml"
+    packaged = resources.files("newsum.models").joinpath("prompts.toml").read_text("utf-8")
+    edited.write_text(packaged + "\n# edited\n", encoding="utf-8")
+    other = tmp_path / "other"
+    args = [*openai(server), "--prompts", str(edited), "--references", references]
+    assert invoke(EXAMPLES, "-o", other, *args).exit_code == 0
+    signature = json.loads((other / "report.json").read_text(encoding="utf-8"))["signature"]
+    assert f"prompts=sha256:{load_prompts(edited).describe()['sha256']}" in signature
+    assert builtin not in signature
