@@ -13,12 +13,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from newsum.pipeline.core.errors import NewsumError
-
-from .backend import Backend, Decoding, OutOfMemory, plan_threads
+from .backend import Backend, Decoding
 from .libraries import first_line
 from .options import GenerationOptions
-from .torch_backend import pick_device, pick_dtype, set_threads
+from .torch_backend import (
+    cannot_load,
+    decoding_settings,
+    from_pretrained,
+    out_of_memory,
+    padded,
+    start,
+)
 
 log = logging.getLogger("newsum")
 
@@ -41,28 +46,13 @@ class CausalBackend(Backend):
     decoder_only = True
 
     def __init__(self, path: Path, options: GenerationOptions) -> None:
-        import torch
         from transformers import AutoModelForCausalLM, GenerationConfig
 
-        if options.replicas not in (None, 1):
-            raise NewsumError("--replicas is for --backend ct2; a causal LM runs as one model")
-        self.device = pick_device(options.device)
-        self.dtype = pick_dtype(options.dtype, self.device)
-        if self.device == "cpu":
-            set_threads(torch, plan_threads("cpu", options.threads, 1).per_replica)
+        torch, self.device, self.dtype = start(options)
         try:
-            model = AutoModelForCausalLM.from_pretrained(
-                path,
-                dtype=self.dtype,
-                trust_remote_code=options.trust_remote_code,
-                use_safetensors=None if options.allow_pickle else True,
-            )
+            model = from_pretrained(AutoModelForCausalLM, path, options, self.dtype)
         except Exception as exc:
-            needs_code = "trust_remote_code" in str(exc) and not options.trust_remote_code
-            hint = "; it runs its own code: pass --trust-remote-code if you trust it"
-            raise NewsumError(
-                f"cannot load the model in {path}: {first_line(exc)}{hint if needs_code else ''}"
-            ) from None
+            raise cannot_load(path, exc, options) from None
         self.model = model.to(self.device).eval()
         self._torch = torch
         self._config = GenerationConfig
@@ -85,30 +75,17 @@ class CausalBackend(Backend):
                         return outputs
                 return self._padded(inputs, decoding)
         except torch.OutOfMemoryError as exc:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            raise OutOfMemory(str(exc)) from exc
+            raise out_of_memory(torch, exc) from exc
 
     def _padded(self, inputs: list[list[int]], decoding: Decoding) -> list[list[int]]:
-        torch = self._torch
-        width = max(len(ids) for ids in inputs)
-        ids = torch.full((len(inputs), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(inputs), width), dtype=torch.long)
-        for row, seq in enumerate(inputs):
-            ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
-            mask[row, width - len(seq) :] = 1
+        ids, mask = padded(self._torch, inputs, self.pad_token_id, left=True)
         out = self.model.generate(
             input_ids=ids.to(self.device),
             attention_mask=mask.to(self.device),
-            do_sample=False,
-            num_beams=decoding.num_beams,
-            max_new_tokens=decoding.max_new_tokens,
-            min_new_tokens=decoding.min_new_tokens or None,
-            length_penalty=decoding.length_penalty,
-            no_repeat_ngram_size=decoding.no_repeat_ngram_size or None,
             pad_token_id=self.pad_token_id,
+            **decoding_settings(decoding),
         )
-        return [self._answer(row) for row in out[:, width:].tolist()]
+        return [self._answer(row) for row in out[:, ids.shape[1] :].tolist()]
 
     def _continuous(self, inputs: list[list[int]], decoding: Decoding) -> list[list[int]] | None:
         """Continuous batching; None when it could not give every input its answer (the

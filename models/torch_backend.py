@@ -42,44 +42,90 @@ def set_threads(torch, threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def start(options: GenerationOptions):
+    """torch, the device and the dtype a torch backend runs with (threads set on CPU)."""
+    import torch
+
+    if options.replicas not in (None, 1):
+        raise NewsumError(
+            "--replicas is for --backend ct2; the torch backend runs one model (--threads "
+            "sets its CPU threads)"
+        )
+    device = pick_device(options.device)
+    dtype = pick_dtype(options.dtype, device)
+    if device == "cpu":
+        set_threads(torch, plan_threads("cpu", options.threads, 1).per_replica)
+    return torch, device, dtype
+
+
+def from_pretrained(auto, path: Path, options: GenerationOptions, dtype, **extra):
+    """`auto.from_pretrained` with newsum's safety rules: safetensors only unless
+    --allow-pickle, remote code only with --trust-remote-code (named in the error)."""
+    return auto.from_pretrained(
+        path,
+        dtype=dtype,
+        trust_remote_code=options.trust_remote_code,
+        use_safetensors=None if options.allow_pickle else True,
+        **extra,
+    )
+
+
+def cannot_load(path: Path, exc: Exception, options: GenerationOptions) -> NewsumError:
+    needs_code = "trust_remote_code" in str(exc) and not options.trust_remote_code
+    hint = "; it runs its own code: pass --trust-remote-code if you trust it" if needs_code else ""
+    return NewsumError(f"cannot load the model in {path}: {first_line(exc)}{hint}")
+
+
+def padded(torch, inputs: list[list[int]], pad: int, left: bool = False):
+    """(input ids, attention mask) of a batch padded to its longest input: on the right
+    for an encoder, on the left for a decoder-only model (every answer starts at the end)."""
+    width = max(len(ids) for ids in inputs)
+    ids = torch.full((len(inputs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(inputs), width), dtype=torch.long)
+    for row, seq in enumerate(inputs):
+        where = slice(width - len(seq), width) if left else slice(0, len(seq))
+        ids[row, where] = torch.tensor(seq, dtype=torch.long)
+        mask[row, where] = 1
+    return ids, mask
+
+
+def decoding_settings(decoding: Decoding) -> dict:
+    """`generate`'s arguments for the resolved decoding settings (greedy or beam search)."""
+    return dict(
+        do_sample=False,
+        num_beams=decoding.num_beams,
+        max_new_tokens=decoding.max_new_tokens,
+        min_new_tokens=decoding.min_new_tokens or None,
+        length_penalty=decoding.length_penalty,
+        no_repeat_ngram_size=decoding.no_repeat_ngram_size or None,
+    )
+
+
+def out_of_memory(torch, exc: Exception) -> OutOfMemory:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return OutOfMemory(str(exc))
+
+
 class TorchBackend(Backend):
     def __init__(self, path: Path, options: GenerationOptions) -> None:
-        import torch
         from transformers import AutoModelForSeq2SeqLM
 
-        if options.replicas not in (None, 1):
-            raise NewsumError(
-                "--replicas is for --backend ct2; the torch backend runs one model (--threads "
-                "sets its CPU threads)"
-            )
-        self.device = pick_device(options.device)
-        self.dtype = pick_dtype(options.dtype, self.device)
-        if self.device == "cpu":
-            set_threads(torch, plan_threads("cpu", options.threads, 1).per_replica)
-        kwargs = dict(
-            dtype=self.dtype,
-            trust_remote_code=options.trust_remote_code,
-            use_safetensors=None if options.allow_pickle else True,
-        )
+        torch, self.device, self.dtype = start(options)
         try:
             try:
-                model = AutoModelForSeq2SeqLM.from_pretrained(
-                    path, attn_implementation="sdpa", **kwargs
+                model = from_pretrained(
+                    AutoModelForSeq2SeqLM, path, options, self.dtype, attn_implementation="sdpa"
                 )
                 self.attention = "sdpa"
             except (ValueError, ImportError) as exc:
                 if "sdpa" not in str(exc).lower():
                     raise
-                model = AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)  # no SDPA kernel
+                # No SDPA kernel for this architecture.
+                model = from_pretrained(AutoModelForSeq2SeqLM, path, options, self.dtype)
                 self.attention = "eager"
         except Exception as exc:
-            needs_code = "trust_remote_code" in str(exc) and not options.trust_remote_code
-            hint = (
-                "; it runs its own code: pass --trust-remote-code if you trust it"
-                if needs_code
-                else ""
-            )
-            raise NewsumError(f"cannot load the model in {path}: {first_line(exc)}{hint}") from None
+            raise cannot_load(path, exc, options) from None
         self.model = model.to(self.device).eval()
         self._torch = torch
         config = model.config
@@ -91,29 +137,17 @@ class TorchBackend(Backend):
 
     def generate(self, inputs: list[list[int]], decoding: Decoding) -> list[list[int]]:
         torch = self._torch
-        width = max(len(ids) for ids in inputs)
-        ids = torch.full((len(inputs), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(inputs), width), dtype=torch.long)
-        for row, seq in enumerate(inputs):
-            ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-            mask[row, : len(seq)] = 1
+        ids, mask = padded(torch, inputs, self.pad_token_id)
         try:
             with torch.inference_mode():
                 out = self.model.generate(
                     input_ids=ids.to(self.device),
                     attention_mask=mask.to(self.device),
-                    do_sample=False,
-                    num_beams=decoding.num_beams,
-                    max_new_tokens=decoding.max_new_tokens,
-                    min_new_tokens=decoding.min_new_tokens or None,
-                    length_penalty=decoding.length_penalty,
-                    no_repeat_ngram_size=decoding.no_repeat_ngram_size or None,
                     forced_bos_token_id=decoding.forced_first_token,
+                    **decoding_settings(decoding),
                 )
         except torch.OutOfMemoryError as exc:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            raise OutOfMemory(str(exc)) from exc
+            raise out_of_memory(torch, exc) from exc
         pad = self.pad_token_id
         return [[t for t in row if t != pad] for row in out.tolist()]
 
