@@ -278,9 +278,10 @@ def child(args: argparse.Namespace) -> None:
 # --- the parent: build, convert, run the arms, report ---------------------------------------
 
 
-def measure(arm: str, model: Path, args: argparse.Namespace) -> list[dict]:
-    """One fresh process for `arm`; its reports (one for each setting of a sweep)."""
-    cmd = [sys.executable, __file__, "--arm", arm, "--model", str(model)]
+def measure(arm: str, model: Path, args: argparse.Namespace, script: str = __file__) -> list[dict]:
+    """One fresh process of `script` (this one, or bench_llm.py) for `arm`; its reports
+    (one for each setting of a sweep)."""
+    cmd = [sys.executable, script, "--arm", arm, "--model", str(model)]
     for name in ("inputs", "new_tokens", "batch_tokens", "max_batch_size"):
         value = getattr(args, name)
         if value is not None:

@@ -64,6 +64,7 @@ from bench_generate import (  # the sibling script's helpers
     ROOT,
     cpu_stall_seconds,
     make_inputs,
+    measure,
     median_run,
     peak_rss_mb,
     rate,
@@ -334,22 +335,6 @@ def build(out: Path, tiny: bool) -> None:
         sys.exit(f"building the model failed:\n{proc.stderr[-3000:]}")
 
 
-def measure(arm: str, model: Path, args: argparse.Namespace) -> list[dict]:
-    """One fresh process for `arm`; its reports (one for each setting of a sweep)."""
-    cmd = [sys.executable, __file__, "--arm", arm, "--model", str(model)]
-    for name in ("inputs", "new_tokens", "batch_tokens", "max_batch_size"):
-        value = getattr(args, name)
-        if value is not None:
-            cmd += [f"--{name.replace('_', '-')}", str(value)]
-    if args.quick:
-        cmd.append("--quick")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-    if proc.returncode != 0:
-        sys.exit(f"the {arm} arm failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, help="articles (default 8; 4 with --quick)")
@@ -386,7 +371,9 @@ def main() -> None:
         model = Path(tmp, "hf")
         build(model, args.tiny)
         built = time.perf_counter() - started
-        rounds = [{arm: measure(arm, model, args) for arm in ARMS} for _ in range(args.repeat)]
+        rounds = [
+            {arm: measure(arm, model, args, __file__) for arm in ARMS} for _ in range(args.repeat)
+        ]
     elapsed = time.perf_counter() - started
     settings = {
         arm: [median_run([r[arm][k] for r in rounds]) for k in range(len(rounds[0][arm]))]
