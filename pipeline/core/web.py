@@ -16,7 +16,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from .encodings import url_name
@@ -114,83 +114,58 @@ def check_url(url: str, spec: str) -> str:
 
 
 def read_web(source: Source, options: ReadOptions, web: Web) -> Iterator[tuple[int, Record]]:
-    """The records of a web source, by kind."""
-    if source.kind == "url":
-        yield from _read_url(source, options, web)
-        return
-    if source.kind == "urls":
-        from .feeds import Item, parse_url_list
-
-        text = Path(source.location).read_text(encoding="utf-8", errors="replace")
-        items = [Item(link=url) for url in parse_url_list(text)]
-        yield from _read_items(items, source, options, web)
-        return
-    page = web.fetcher.fetch(source.location)
-    if page.error:
-        yield 0, _failed(source.name, source.location, f"fetching the {source.kind}", page.error)
-        return
-    try:
-        items = _feed_items(page, web) if source.kind == "feed" else _sitemap_items(page, web)
-    except ValueError as exc:  # feeds.FeedError: not a feed, malformed
-        yield 0, _failed(source.name, source.location, f"reading the {source.kind}", str(exc))
-        return
-    yield from _read_items(items, source, options, web)
+    """The records of a web source: the articles it lists, or the page it is."""
+    listing = _listing(source, web)
+    if listing.failure is not None:
+        yield 0, _failed(source.name, source.location, *listing.failure)
+    elif listing.items is None:
+        yield 0, _article(source.name, listing.page, options)
+    else:
+        yield from _read_items(listing.items, source, options, web)
 
 
 def links(source: Source, options: ReadOptions, web: Web) -> list[str]:
     """The article URLs a web source would fetch (--limit/--sample applied), fetching only
-    its listing: what `run --dry-run` counts."""
-    from .feeds import kind_of, parse_url_list
+    its listing: what `run --dry-run` counts. A URL that is no listing is one page."""
+    listing = _listing(source, web)
+    if listing.items is None:
+        return [source.location] if source.kind == "url" and listing.kind is None else []
+    return [item.link for _, item in pick(list(enumerate(listing.items, 1)), options)]
+
+
+class _Listing(NamedTuple):
+    items: list[Item] | None  # None: no listing (an article page, or a failure)
+    page: Page | None = None  # what was fetched (None for a URL list)
+    kind: str | None = None  # the listing's kind: its prefix, or detected from a URL's page
+    failure: tuple[str, str] | None = None  # (what failed, why) for the error record
+
+
+def _listing(source: Source, web: Web) -> _Listing:
+    """What a web source lists: a URL list's lines, a feed's or a sitemap's pages (a URL
+    that serves one is read as one), or nothing for a URL that is an article page."""
+    from .feeds import Item, kind_of, parse_url_list
 
     if source.kind == "urls":
         text = Path(source.location).read_text(encoding="utf-8", errors="replace")
-        return [url for _, url in pick(list(enumerate(parse_url_list(text), 1)), options)]
-    if source.kind == "url":
-        page = web.fetcher.fetch(source.location)
-        kind = None if page.error else kind_of(page.body or b"", page.content_type)
-        if kind is None:
-            return [source.location]
-    else:
-        page = web.fetcher.fetch(source.location)
-        kind = source.kind
-    if page.error:
-        return []
-    try:
-        items = (
-            _feed_items(page, web)
-            if kind in ("feed", "rss", "atom", "rdf")
-            else (_sitemap_items(page, web))
-        )
-    except ValueError:
-        return []
-    return [item.link for _, item in pick(list(enumerate(items, 1)), options)]
-
-
-def _read_url(source: Source, options: ReadOptions, web: Web) -> Iterator[tuple[int, Record]]:
-    """One article page; a URL that serves a feed or a sitemap is read as one."""
-    from .feeds import kind_of
-
+        return _Listing([Item(link=url) for url in parse_url_list(text)], kind="urls")
     page = web.fetcher.fetch(source.location)
     if page.error:
-        yield 0, _failed(source.name, source.location, "fetch", page.error)
-        return
-    kind = kind_of(page.body or b"", page.content_type)
-    if kind is not None:
-        try:
-            items = (
-                _feed_items(page, web)
-                if kind in ("rss", "atom", "rdf")
-                else (_sitemap_items(page, web))
-            )
-        except ValueError as exc:
-            yield 0, _failed(source.name, source.location, f"reading the {kind}", str(exc))
-            return
-        yield from _read_items(items, source, options, web)
-        return
-    yield 0, _article(source.name, page, options)
+        what = "fetch" if source.kind == "url" else f"fetching the {source.kind}"
+        return _Listing(None, page, failure=(what, page.error))
+    kind = source.kind if source.kind != "url" else kind_of(page.body or b"", page.content_type)
+    if kind is None:
+        return _Listing(None, page)
+    try:
+        if kind in ("feed", "rss", "atom", "rdf"):
+            items = _feed_items(page)
+        else:
+            items = _sitemap_items(page, web)
+    except ValueError as exc:  # feeds.FeedError: not a feed, malformed
+        return _Listing(None, page, kind, (f"reading the {kind}", str(exc)))
+    return _Listing(items, page, kind)
 
 
-def _feed_items(page: Page, web: Web) -> list[Item]:
+def _feed_items(page: Page) -> list[Item]:
     from .feeds import parse_feed
 
     items, _title = parse_feed(page.body or b"", page.final_url or page.url)
