@@ -11,8 +11,9 @@ The policy, so that a batch job neither stalls nor dies on one bad request:
   a connection refused, reset or closed without an answer, a timeout, and a 200 whose
   body is not JSON (a truncated or garbled body; a proxy's error page). Between attempts
   the client sleeps a full-jitter exponential backoff, `uniform(0, backoff * 2**n)`, or the
-  server's `Retry-After` (seconds) when given, both capped at `max_backoff`. So a request
-  ends after at most `retries + 1` attempts and `retries * max_backoff` seconds of sleep.
+  server's `Retry-After` (seconds or an HTTP date) when given, both capped at
+  `max_backoff`. So a request ends after at most `retries + 1` attempts and
+  `retries * max_backoff` seconds of sleep.
 - Not retried: other 4xx (the request itself is wrong: asking again gets the same answer),
   and a well-formed JSON answer without `choices[0].message.content` (the server answered
   on purpose, e.g. a reasoning model that spent `max_tokens` thinking; another attempt
@@ -27,8 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import random
 import re
 import threading
 import time
@@ -39,6 +38,7 @@ from typing import Any
 import httpx
 
 from newsum.pipeline.core.errors import NewsumError
+from newsum.pipeline.core.retry import backoff_delay, describe, retry_after
 
 log = logging.getLogger("newsum")
 
@@ -124,7 +124,7 @@ class ChatClient:
             response = self._http.get(url)
         except httpx.HTTPError as exc:
             raise self._error(
-                f"cannot reach the model server at {url} ({_describe(exc)}): is it running, "
+                f"cannot reach the model server at {url} ({describe(exc)}): is it running, "
                 "and does the base URL end where /chat/completions goes (often .../v1)?"
             ) from None
         status = response.status_code
@@ -172,7 +172,9 @@ class ChatClient:
                     if attempt:
                         reason += f" (after {attempt + 1} attempts)"
                     return Reply(None, error=reason, retries=attempt)
-                delay = self._delay(attempt, failure.retry_after)
+                delay = backoff_delay(
+                    attempt, failure.retry_after, self.settings.backoff, self.settings.max_backoff
+                )
                 attempt += 1
                 self._count(retries=1)
                 log.debug("model server: %s; retry %d in %.2f s", reason, attempt, delay)
@@ -190,24 +192,19 @@ class ChatClient:
             response = self._http.post(f"{self.settings.base_url}/chat/completions", json=body)
         except httpx.TimeoutException as exc:
             raise _Failure(
-                f"timeout after {self.settings.timeout:g} s ({_describe(exc)})", True
+                f"timeout after {self.settings.timeout:g} s ({describe(exc)})", True
             ) from None
         except _CONNECTION_ERRORS as exc:
-            raise _Failure(f"connection error ({_describe(exc)})", True) from None
+            raise _Failure(f"connection error ({describe(exc)})", True) from None
         except httpx.HTTPError as exc:  # a bad URL scheme, a local protocol error: not transient
-            raise _Failure(f"request error ({_describe(exc)})", False) from None
+            raise _Failure(f"request error ({describe(exc)})", False) from None
         status = response.status_code
         if not response.is_success:
             reason = f"HTTP {status}: {_server_message(response)}"
-            raise _Failure(reason, status in RETRY_STATUSES, _retry_after(response))
+            raise _Failure(
+                reason, status in RETRY_STATUSES, retry_after(response.headers.get("retry-after"))
+            )
         return _parse(response)
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds before the next attempt: the server's wish, else full-jitter backoff."""
-        s = self.settings
-        if retry_after is not None:
-            return min(retry_after, s.max_backoff)
-        return random.uniform(0, min(s.max_backoff, s.backoff * 2 ** min(attempt, 30)))
 
     def _count(self, **amounts: int) -> None:
         with self._lock:
@@ -273,19 +270,6 @@ def _snippet(text: str) -> str:
     if not text:
         return "(empty body)"
     return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "…"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds; None when absent or an HTTP date (the backoff applies)."""
-    try:
-        seconds = float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _int(value: object) -> int:

@@ -129,10 +129,6 @@ def merge(
 # ---- progress ------------------------------------------------------------------------------
 
 
-def _is_local(spec: str) -> bool:
-    return spec != "-" and "://" not in spec and not spec.startswith(("feed:", "sitemap:", "urls:"))
-
-
 @contextmanager
 def _progress(quiet: bool, options) -> Iterator:
     """A callback driving one rich display, a bar per stage, on a terminal; else None."""
@@ -152,12 +148,12 @@ def _progress(quiet: bool, options) -> Iterator:
     )
 
     from newsum.pipeline.core.progress import rate_column
-    from newsum.pipeline.core.readers import read_inputs
+    from newsum.pipeline.core.readers import on_the_web, read_inputs
 
     # Counting first makes bars and ETAs possible; reading is cheap next to the models.
     # Standard input can be read only once: no total then.
     # Nor for web inputs: counting would fetch every page once more.
-    local = all(_is_local(spec) for spec in options.inputs)
+    local = not any(spec == "-" or on_the_web(spec) for spec in options.inputs)
     total = sum(1 for _ in read_inputs(options.inputs, options.read)) if local else None
     display = Progress(
         TextColumn("[bold]{task.description:<10}"),

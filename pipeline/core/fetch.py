@@ -47,14 +47,11 @@ from __future__ import annotations
 import codecs
 import contextlib
 import datetime
-import email.utils
 import hashlib
 import ipaddress
 import json
 import logging
-import math
 import os
-import random
 import re
 import socket
 import tempfile
@@ -75,6 +72,7 @@ import httpx
 from .. import __version__
 from .encodings import DEFAULT_MAX_BYTES, legacy_encoding
 from .errors import NewsumError
+from .retry import backoff_delay, describe, retry_after
 
 log = logging.getLogger("newsum")
 
@@ -282,7 +280,7 @@ class Fetcher:
                 try:
                     current = str(target.join(location))
                 except (httpx.InvalidURL, ValueError) as exc:
-                    page.error = f"bad redirect to {location!r} ({_describe(exc)})"
+                    page.error = f"bad redirect to {location!r} ({describe(exc)})"
                     return _Outcome(page, "http")
                 continue
             if not 200 <= response.status < 300:  # a 3xx that does not say where
@@ -299,7 +297,7 @@ class Fetcher:
         try:
             target = httpx.URL(url)
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
-            return httpx.URL(), (f"invalid URL ({_describe(exc)})", None)
+            return httpx.URL(), (f"invalid URL ({describe(exc)})", None)
         if target.scheme not in ("http", "https"):
             return target, ("not http(s)", None)
         try:
@@ -331,7 +329,9 @@ class Fetcher:
                     if attempt:
                         failure.reason += f" (after {attempt + 1} attempts)"
                     raise
-                delay = self._delay(attempt, failure.retry_after)
+                delay = backoff_delay(
+                    attempt, failure.retry_after, self.options.backoff, self.options.max_backoff
+                )
                 if failure.retry_after is not None:  # the server's wish holds for all
                     host.hold(delay)
                 attempt += 1
@@ -355,16 +355,20 @@ class Fetcher:
         if isinstance(exc, httpx.TimeoutException):
             return _Failure(f"timeout after {self.options.timeout:g} s")
         if isinstance(exc, _CONNECTION_ERRORS):
-            return _Failure(f"connection error ({_describe(exc)})")
+            return _Failure(f"connection error ({describe(exc)})")
         # A local protocol error, a body that does not decode: not transient.
-        return _Failure(f"request error ({_describe(exc)})", transient=False)
+        return _Failure(f"request error ({describe(exc)})", transient=False)
 
     def _response(
         self, response: httpx.Response, limit: int, truncate: bool, deadline: float
     ) -> _Response:
         status = response.status_code
         if status in RETRY_STATUSES:
-            raise _Failure(f"HTTP {status}", status=status, retry_after=_retry_after(response))
+            raise _Failure(
+                f"HTTP {status}",
+                status=status,
+                retry_after=retry_after(response.headers.get("retry-after")),
+            )
         if status in REDIRECT_STATUSES or not 200 <= status < 300:
             # The body of a redirect or an error page is not wanted: not read at all.
             return _Response(status, response.headers, None)
@@ -401,13 +405,6 @@ class Fetcher:
             if len(body) > limit:
                 return bytes(body[:limit]) if truncate else None
         return bytes(body)
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds before the next attempt: the server's wish, else full-jitter backoff."""
-        o = self.options
-        if retry_after is not None:
-            return min(retry_after, o.max_backoff)
-        return random.uniform(0, min(o.max_backoff, o.backoff * 2 ** min(attempt, 30)))
 
     # --- politeness -----------------------------------------------------------------------
 
@@ -840,25 +837,6 @@ def _codec(label: str | None) -> str | None:
     return "utf-8-sig" if name == "utf-8" else name  # a BOM after the header: dropped
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (given as seconds or as an HTTP date); None when absent."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=datetime.timezone.utc)
-        seconds = (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
-        return max(seconds, 0.0)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -868,7 +846,3 @@ def _int(value: str | None) -> int | None:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -241,10 +241,12 @@ def resolve(specs: Sequence[str]) -> list[Source]:
 
 
 def _is_path(spec: str) -> bool:
-    return spec != "-" and "://" not in spec and not spec.startswith(_PREFIXES)
+    return spec != "-" and not spec.startswith("hf:") and not on_the_web(spec)
 
 
-_PREFIXES = ("hf:", "feed:", "sitemap:", "urls:")
+def on_the_web(spec: str) -> bool:
+    """Whether an input spec is read from the web (a URL, feed:, sitemap:, urls:)."""
+    return "://" in spec or spec.startswith(("feed:", "sitemap:", "urls:"))
 
 
 def read_inputs(
@@ -899,6 +901,7 @@ __all__ = [
     "ReadOptions",
     "Source",
     "extract_html",
+    "on_the_web",
     "read_inputs",
     "read_sources",
     "resolve",
